@@ -1,0 +1,80 @@
+"""Turn validated images and labels into the arrays the model trains on.
+
+The transformations are those of the seed's ``input_data.read_data_sets(one_hot=True)``:
+flattened float32 pixels scaled to [0, 1], one-hot float32 labels, and the *first*
+``validation_size`` training images held out for validation (no shuffling), so that
+results are comparable with the tutorial's.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+
+class SplitError(ValueError):
+    """The validation split cannot be made with these settings."""
+
+
+def flatten_and_scale(images: np.ndarray) -> np.ndarray:
+    """Flatten (count, height, width) integer images to (count, height*width) float32 in [0, 1].
+
+    The divisor is the largest value of the image dtype (255 for uint8), as in the seed.
+    """
+    scale = np.float32(1.0 / np.iinfo(images.dtype).max)
+    return images.reshape(len(images), -1).astype(np.float32) * scale
+
+
+def one_hot_encode(labels: np.ndarray, num_classes: int) -> np.ndarray:
+    """Encode integer labels as (count, num_classes) float32 one-hot rows."""
+    encoded = np.zeros((len(labels), num_classes), dtype=np.float32)
+    encoded[np.arange(len(labels)), labels.astype(np.int64)] = 1.0
+    return encoded
+
+
+def split_train_validation(
+    features: np.ndarray, targets: np.ndarray, validation_size: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Hold out the first ``validation_size`` examples, in file order, for validation.
+
+    Returns:
+        ``x_train, y_train, x_val, y_val``.
+    """
+    if not 0 < validation_size < len(features):
+        raise SplitError(
+            f"preprocess.validation_size={validation_size} must lie between 1 and "
+            f"{len(features) - 1} (the training file holds {len(features)} examples)"
+        )
+    return (
+        features[validation_size:],
+        targets[validation_size:],
+        features[:validation_size],
+        targets[:validation_size],
+    )
+
+
+def _split_summary(features: np.ndarray, targets: np.ndarray) -> dict[str, Any]:
+    counts = targets.sum(axis=0).astype(np.int64)
+    return {
+        "examples": len(features),
+        "class_counts": {str(label): int(count) for label, count in enumerate(counts)},
+        "pixel_mean": float(features.mean(dtype=np.float64)),
+        "pixel_std": float(features.std(dtype=np.float64)),
+    }
+
+
+def summarise_splits(
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    x_val: np.ndarray,
+    y_val: np.ndarray,
+    x_test: np.ndarray,
+    y_test: np.ndarray,
+) -> dict[str, Any]:
+    """Describe each split: example count, examples per class, pixel mean and std."""
+    return {
+        "train": _split_summary(x_train, y_train),
+        "validation": _split_summary(x_val, y_val),
+        "test": _split_summary(x_test, y_test),
+    }
