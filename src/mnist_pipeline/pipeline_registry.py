@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from kedro.pipeline import Pipeline
 
-from mnist_pipeline.pipelines import ingest, preprocess
+from mnist_pipeline.pipelines import ingest, preprocess, train
 
 
 def register_pipelines() -> dict[str, Pipeline]:
@@ -16,5 +16,6 @@ def register_pipelines() -> dict[str, Pipeline]:
     stages = {
         "ingest": ingest.create_pipeline(),
         "preprocess": preprocess.create_pipeline(),
+        "train": train.create_pipeline(),
     }
     return {**stages, "__default__": sum(stages.values(), Pipeline([]))}

@@ -72,7 +72,7 @@ class TensorFlowCheckpointDataset(AbstractDataset[dict, dict]):
                 for key in reader.get_variable_to_shape_map()
                 if key.endswith(_SUFFIX) and key[: -len(_SUFFIX)] not in _BOOKKEEPING
             }
-        except (tf.errors.OpError, ValueError) as exc:
+        except Exception as exc:  # noqa: BLE001 (TF raises OpError, IndexError, ... on damage)
             raise DatasetError(
                 f"The checkpoint in {self._filepath} is damaged ({type(exc).__name__}); "
                 "delete the folder and retrain with `kedro run`."

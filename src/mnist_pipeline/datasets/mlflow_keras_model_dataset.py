@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from importlib.metadata import version
 from typing import Any
 
 import numpy as np
 from kedro_mlflow.io.models import MlflowModelTrackingDataset
+
+
+def _installed_requirements() -> list[str]:
+    """Pin what the model needs to be loaded to the versions that saved it."""
+    return [f"{name}=={version(name)}" for name in ("tensorflow", "keras")]
 
 
 class MlflowKerasModelDataset(MlflowModelTrackingDataset):
@@ -14,7 +20,8 @@ class MlflowKerasModelDataset(MlflowModelTrackingDataset):
     MLflow's Keras flavour wants a ``ModelSignature`` object, which YAML cannot express;
     this subclass builds it from the model's input and output shapes at save time, so the
     logged model documents (and enforces, when served) what it takes and returns. Give
-    ``pip_requirements`` in ``save_args``: without them MLflow spends seconds inferring them.
+    ``pip_requirements`` in ``save_args`` to override the default (the installed
+    tensorflow and keras): without any, MLflow spends seconds inferring them.
     """
 
     def __init__(self, **kwargs: Any) -> None:
@@ -32,5 +39,9 @@ class MlflowKerasModelDataset(MlflowModelTrackingDataset):
             inputs=spec(tuple(model.input_shape), "pixels"),
             outputs=spec(tuple(model.output_shape), "logits"),
         )
-        self._save_args = {**self._save_args, "signature": signature}
+        self._save_args = {
+            "pip_requirements": _installed_requirements(),
+            **self._save_args,
+            "signature": signature,
+        }
         super()._save(model)

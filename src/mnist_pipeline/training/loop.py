@@ -1,0 +1,120 @@
+"""Drive training: evaluation points, progress lines in the seed's words, the history."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+
+import numpy as np
+import pandas as pd
+import tensorflow as tf
+
+from .batches import EpochShuffler
+from .config import TrainingConfig
+from .mlp import AveragedMLP
+from .schedules import ema_decays, learning_rates
+
+logger = logging.getLogger(__name__)
+
+HISTORY_COLUMNS = ["step", "val_accuracy", "train_loss", "learning_rate"]
+
+
+@dataclasses.dataclass
+class TrainingResult:
+    """What a training run produces."""
+
+    state: dict[str, np.ndarray]
+    history: pd.DataFrame
+    test_accuracy: float
+
+
+def evaluation_steps(steps: int, eval_every: int) -> list[int]:
+    """Steps at which the averaged model is validated: 0, eval_every, ... and the last."""
+    points = list(range(0, steps, eval_every))
+    return [*points, steps]
+
+
+def _class_ids(one_hot: np.ndarray) -> tf.Tensor:
+    return tf.constant(np.argmax(one_hot, axis=1).astype(np.int32))
+
+
+class _Progress:
+    """One log line per evaluation with rate and time left: readable in CI logs."""
+
+    def __init__(self, total_steps: int) -> None:
+        self.total_steps = total_steps
+        self.start = time.perf_counter()
+
+    def line(self, step: int) -> str:
+        elapsed = time.perf_counter() - self.start
+        rate = step / elapsed if elapsed > 0 else 0.0
+        remaining = (self.total_steps - step) / rate if rate > 0 else float("nan")
+        return (
+            f"[{step}/{self.total_steps} steps, {100 * step / self.total_steps:.0f}%, "
+            f"{rate:.0f} steps/s, {elapsed:.0f} s elapsed, ~{remaining:.0f} s left]"
+        )
+
+
+def train(  # noqa: PLR0913
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    x_val: np.ndarray,
+    y_val: np.ndarray,
+    x_test: np.ndarray,
+    y_test: np.ndarray,
+    config: TrainingConfig,
+) -> TrainingResult:
+    """Train the averaged MLP as the seed does and return its final state and history.
+
+    ``y_*`` are one-hot. The learning rate decays over ``config.decay_steps`` steps, or
+    over the number of training examples when that is ``None`` (the seed's choice).
+    """
+    config.check_against_data(len(x_train))
+    tf.config.experimental.enable_op_determinism()
+    model = AveragedMLP(x_train.shape[1], y_train.shape[1], config)
+    shuffler = EpochShuffler(len(x_train), config.batch_size, config.seed)
+    decay_steps = config.decay_steps or len(x_train)
+
+    x = tf.constant(x_train, tf.float32)
+    labels = _class_ids(y_train)
+    x_val_t, val_labels = tf.constant(x_val, tf.float32), _class_ids(y_val)
+
+    def lr_at(steps: np.ndarray) -> np.ndarray:
+        return learning_rates(
+            steps, config.learning_rate_base, config.learning_rate_decay, decay_steps,
+            config.staircase,
+        )
+
+    rows = []
+    progress = _Progress(config.steps)
+    eval_points = evaluation_steps(config.steps, config.eval_every)
+    step, train_loss = 0, float("nan")
+    for point in eval_points:
+        if point > step:
+            steps = np.arange(step, point)
+            train_loss = float(
+                model.train_steps(
+                    x,
+                    labels,
+                    tf.constant(shuffler.batch_indices(step, point - step)),
+                    tf.constant(lr_at(steps)),
+                    tf.constant(ema_decays(steps, config.moving_average_decay)),
+                )
+            )
+            step = point
+        accuracy = float(model.averaged_accuracy(x_val_t, val_labels))
+        rows.append((step, accuracy, train_loss, float(lr_at(np.array([step]))[0])))
+        logger.info(
+            "After %d training step(s), validation accuracy using average model is %g %s",
+            step, accuracy, progress.line(step),
+        )
+
+    test_accuracy = float(
+        model.averaged_accuracy(tf.constant(x_test, tf.float32), _class_ids(y_test))
+    )
+    logger.info(
+        "After %d training step(s), test accuracy using average model is %g", step, test_accuracy
+    )
+    history = pd.DataFrame(rows, columns=HISTORY_COLUMNS)
+    return TrainingResult(state=model.state(), history=history, test_accuracy=test_accuracy)

@@ -1,0 +1,148 @@
+"""Shared fixtures: small IDX data written by the tests, the real MNIST files, a mirror."""
+
+from __future__ import annotations
+
+import http.server
+import os
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mnist_pipeline.datasets import IDXDataset
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+#: The four original MNIST files, beside the project (see DEVELOPERS.md); override with
+#: MNIST_DATA_DIR to point the real-data tests elsewhere.
+REAL_MNIST_DIR = Path(os.environ.get("MNIST_DATA_DIR", PROJECT_ROOT.parent / "shared/data/mnist"))
+MNIST_FILES = (
+    "train-images-idx3-ubyte.gz",
+    "train-labels-idx1-ubyte.gz",
+    "t10k-images-idx3-ubyte.gz",
+    "t10k-labels-idx1-ubyte.gz",
+)
+
+
+@pytest.fixture
+def real_mnist_dir() -> Path:
+    """The folder holding the real MNIST files; skips the test when they are absent."""
+    if not all((REAL_MNIST_DIR / name).is_file() for name in MNIST_FILES):
+        pytest.skip(f"real MNIST files not found in {REAL_MNIST_DIR} (set MNIST_DATA_DIR)")
+    return REAL_MNIST_DIR
+
+
+def make_split(n: int, seed: int, size: int = 28, num_classes: int = 10):
+    """Random uint8 images whose brightest quadrant encodes the label: learnable, tiny."""
+    rng = np.random.default_rng(seed)
+    labels = (np.arange(n) % num_classes).astype(np.uint8)
+    rng.shuffle(labels)
+    images = rng.integers(0, 60, size=(n, size, size), dtype=np.uint8)
+    rows = size // num_classes
+    for i, label in enumerate(labels):
+        images[i, label * rows : (label + 1) * rows, :] = 250
+    return images, labels
+
+
+@pytest.fixture
+def small_mnist() -> dict[str, np.ndarray]:
+    """A tiny MNIST-shaped data set: 300 training and 100 test examples."""
+    train_images, train_labels = make_split(300, seed=1)
+    test_images, test_labels = make_split(100, seed=2)
+    return {
+        "raw_train_images": train_images,
+        "raw_train_labels": train_labels,
+        "raw_test_images": test_images,
+        "raw_test_labels": test_labels,
+    }
+
+
+@pytest.fixture
+def write_idx(tmp_path: Path) -> Callable[[str, np.ndarray], Path]:
+    """Write an array as an IDX file (gzip when the name ends in .gz) under tmp_path."""
+
+    def write(name: str, array: np.ndarray) -> Path:
+        path = tmp_path / name
+        IDXDataset(filepath=str(path)).save(array)
+        return path
+
+    return write
+
+
+class Mirror:
+    """A real HTTP server on 127.0.0.1 serving given bytes under given paths."""
+
+    def __init__(self) -> None:
+        self.files: dict[str, bytes] = {}
+        self.failing: set[str] = set()
+        self.requests: list[str] = []
+        mirror = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+                mirror.requests.append(self.path)
+                if self.path in mirror.failing:
+                    self.send_error(503, "mirror down")
+                    return
+                body = mirror.files.get(self.path)
+                if body is None:
+                    self.send_error(404)
+                    return
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+@pytest.fixture
+def mirror() -> Iterator[Mirror]:
+    """A local mirror; register files with ``mirror.files['/a/name.gz'] = data``."""
+    server = Mirror()
+    yield server
+    server.close()
+
+
+def closed_port_url() -> str:
+    """A loopback URL where nothing listens: a mirror that is down (connection refused)."""
+    import socket  # noqa: PLC0415
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}/"
+
+
+class KeptMemoryDataset:
+    """Factory for in-memory datasets that survive the runner's release of intermediates,
+    so a pipeline test can inspect every output after the run."""
+
+    def __new__(cls, data=None):
+        from kedro.io import MemoryDataset  # noqa: PLC0415
+
+        class _Kept(MemoryDataset):
+            def _release(self) -> None:
+                pass
+
+        return _Kept(data) if data is not None else _Kept()
+
+
+def in_memory_catalog(inputs: dict, outputs) -> "DataCatalog":  # noqa: F821
+    """A catalog holding ``inputs`` and empty kept datasets for ``outputs``."""
+    from kedro.io import DataCatalog  # noqa: PLC0415
+
+    datasets = {name: KeptMemoryDataset(value) for name, value in inputs.items()}
+    datasets.update({name: KeptMemoryDataset() for name in outputs if name not in inputs})
+    return DataCatalog(datasets=datasets)

@@ -1,0 +1,47 @@
+"""``ingest`` + ``preprocess`` run as Kedro pipelines on an in-memory catalog."""
+
+from __future__ import annotations
+
+import numpy as np
+from kedro.runner import SequentialRunner
+
+from mnist_pipeline.pipeline_registry import register_pipelines
+
+from ..conftest import in_memory_catalog
+
+
+def test_registry_names_every_stage():
+    pipelines = register_pipelines()
+    assert {"ingest", "preprocess", "train", "__default__"} <= set(pipelines)
+    default_nodes = {n.name for n in pipelines["__default__"].nodes}
+    for name in ("ingest", "preprocess", "train"):
+        assert {n.name for n in pipelines[name].nodes} <= default_nodes
+
+
+def test_ingest_then_preprocess_in_memory(small_mnist):
+    pipelines = register_pipelines()
+    data_pipeline = pipelines["ingest"] + pipelines["preprocess"]
+    inputs = {
+        **small_mnist,
+        "params:ingest.num_classes": 10,
+        "params:preprocess.validation_size": 50,
+    }
+    catalog = in_memory_catalog(inputs, data_pipeline.all_outputs())
+    SequentialRunner().run(data_pipeline, catalog)
+
+    x_train, y_train = catalog.load("x_train"), catalog.load("y_train")
+    x_val, y_val = catalog.load("x_val"), catalog.load("y_val")
+    x_test, y_test = catalog.load("x_test"), catalog.load("y_test")
+    assert x_train.shape == (250, 784) and x_train.dtype == np.float32
+    assert x_val.shape == (50, 784)
+    assert x_test.shape == (100, 784)
+    assert y_train.shape == (250, 10) and y_train.dtype == np.float32
+    assert 0.0 <= x_train.min() and x_train.max() <= 1.0
+    images = small_mnist["raw_train_images"]
+    np.testing.assert_array_equal(x_val, images[:50].reshape(50, -1).astype(np.float32) * (1.0 / 255.0))
+    np.testing.assert_array_equal(y_train.argmax(1), small_mnist["raw_train_labels"][50:])
+    np.testing.assert_array_equal(y_test.argmax(1), small_mnist["raw_test_labels"])
+
+    summary = catalog.load("data_summary")
+    assert summary["train"]["examples"] == 250
+    assert sum(summary["test"]["class_counts"].values()) == 100

@@ -1,0 +1,62 @@
+"""Node tests for ``preprocess``: the seed's scaling, one-hot encoding and split."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mnist_pipeline.pipelines.preprocess.nodes import (
+    SplitError,
+    flatten_and_scale,
+    one_hot_encode,
+    split_train_validation,
+    summarise_splits,
+)
+
+
+def test_flatten_and_scale_matches_the_seed():
+    images = np.array([[[0, 255], [128, 1]]], dtype=np.uint8)
+    out = flatten_and_scale(images)
+    assert out.dtype == np.float32
+    assert out.shape == (1, 4)
+    # the seed: images.astype(float32) * (1.0 / 255.0)
+    np.testing.assert_array_equal(out, images.reshape(1, 4).astype(np.float32) * (1.0 / 255.0))
+    assert out.min() == 0.0
+    assert out.max() == 1.0
+
+
+def test_one_hot_encode():
+    out = one_hot_encode(np.array([2, 0, 9], dtype=np.uint8), 10)
+    assert out.dtype == np.float32
+    assert out.shape == (3, 10)
+    np.testing.assert_array_equal(out.argmax(axis=1), [2, 0, 9])
+    np.testing.assert_array_equal(out.sum(axis=1), [1, 1, 1])
+
+
+def test_split_holds_out_the_first_examples_in_file_order():
+    features = np.arange(10, dtype=np.float32).reshape(10, 1)
+    targets = np.arange(10, dtype=np.float32).reshape(10, 1) * 2
+    x_train, y_train, x_val, y_val = split_train_validation(features, targets, 3)
+    np.testing.assert_array_equal(x_val.ravel(), [0, 1, 2])
+    np.testing.assert_array_equal(x_train.ravel(), np.arange(3, 10))
+    np.testing.assert_array_equal(y_val.ravel(), [0, 2, 4])
+    np.testing.assert_array_equal(y_train.ravel(), np.arange(3, 10) * 2)
+
+
+@pytest.mark.parametrize("size", [0, 10, 11, -1])
+def test_split_rejects_impossible_sizes(size):
+    with pytest.raises(SplitError, match=f"preprocess.validation_size={size}"):
+        split_train_validation(np.zeros((10, 1)), np.zeros((10, 1)), size)
+
+
+def test_summary_counts_classes_and_pixels():
+    x = np.array([[0.0, 1.0], [1.0, 1.0]], dtype=np.float32)
+    y = one_hot_encode(np.array([1, 1]), 3)
+    summary = summarise_splits(x, y, x[:1], y[:1], x, y)
+    assert summary["train"] == {
+        "examples": 2,
+        "class_counts": {"0": 0, "1": 2, "2": 0},
+        "pixel_mean": 0.75,
+        "pixel_std": pytest.approx(np.sqrt(0.1875)),
+    }
+    assert summary["validation"]["examples"] == 1
