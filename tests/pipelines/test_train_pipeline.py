@@ -1,0 +1,105 @@
+"""``kedro run --pipeline=train`` on small data, into a real MLflow store in a temp folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ..conftest import make_split
+from ..project import artifact_paths, copy_project, mlflow_store, run_kedro, write_model_input
+
+pytestmark = pytest.mark.slow
+
+PARAMS = "train.steps=300,train.eval_every=100,train.batch_size=50,train.seed=11"
+
+
+def _model_input() -> dict[str, np.ndarray]:
+    arrays = {}
+    for split, (n, seed) in {"train": (400, 1), "val": (100, 2), "test": (100, 3)}.items():
+        images, labels = make_split(n, seed)
+        arrays[f"x_{split}"] = images.reshape(n, -1).astype(np.float32) / 255
+        arrays[f"y_{split}"] = np.eye(10, dtype=np.float32)[labels]
+    return arrays
+
+
+@pytest.fixture(scope="module")
+def trained_twice(tmp_path_factory):
+    """Two identical short training runs in one project copy."""
+    project = copy_project(tmp_path_factory.mktemp("train") / "project")
+    write_model_input(project, _model_input())
+    results = [run_kedro(project, "run", "--pipeline=train", f"--params={PARAMS}") for _ in range(2)]
+    for result in results:
+        assert result.returncode == 0, result.stderr[-3000:]
+    return project, results
+
+
+def test_training_logs_the_seed_lines_and_progress(trained_twice):
+    _, (result, _) = trained_twice
+    log = result.stdout + result.stderr
+    assert "After 0 training step(s), validation accuracy using average model is" in log
+    assert "After 300 training step(s), test accuracy using average model is" in log
+    assert "[300/300 steps, 100%" in log
+
+
+def test_run_records_params_metrics_checkpoint_and_model(trained_twice):
+    project, _ = trained_twice
+    client, runs = mlflow_store(project)
+    assert len(runs) == 2
+    run = runs[0]
+    assert run.info.status == "FINISHED"
+    assert run.data.params["train.steps"] == "300"
+    assert run.data.params["train.learning_rate_base"] == "0.8"
+    assert run.data.metrics["test_accuracy"] > 0.5  # ten classes: chance is 0.1
+    history = client.get_metric_history(run.info.run_id, "val_accuracy")
+    assert [m.step for m in sorted(history, key=lambda m: m.step)] == [0, 100, 200, 300]
+    assert max(m.value for m in history) > 0.5
+    loss_steps = sorted(m.step for m in client.get_metric_history(run.info.run_id, "train_loss"))
+    assert loss_steps == [100, 200, 300]
+    files = artifact_paths(client, run.info.run_id)
+    assert "checkpoint/checkpoint" in files
+    assert any(f.startswith("checkpoint/ckpt-1.data") for f in files)
+    assert "training_history.csv" in {f.split("/")[-1] for f in files}
+    (model_output,) = run.outputs.model_outputs
+    model = client.get_logged_model(model_output.model_id)
+    assert model.name == "model"
+    assert model.source_run_id == run.info.run_id
+    model_dir = Path(model.artifact_location)
+    mlmodel = (model_dir / "MLmodel").read_text()
+    assert "keras" in mlmodel
+    assert '"name": "pixels"' in mlmodel and '"shape": [-1, 784]' in mlmodel
+    assert "tensorflow==" in (model_dir / "requirements.txt").read_text()
+    assert (project / "data" / "06_models" / "checkpoint" / "checkpoint").is_file()
+    assert len(list((project / "data" / "06_models" / "mnist_mlp.keras").iterdir())) == 2
+
+
+def test_same_seed_gives_identical_metrics(trained_twice):
+    project, _ = trained_twice
+    client, (second, first) = mlflow_store(project)
+
+    def series(run):
+        return [
+            (m.step, m.value)
+            for m in sorted(client.get_metric_history(run.info.run_id, "train_loss"), key=lambda m: m.step)
+        ]
+
+    assert series(first) == series(second)
+    assert first.data.metrics == second.data.metrics
+
+
+def test_checkpoint_reloads_into_a_model_with_the_same_test_accuracy(trained_twice):
+    project, _ = trained_twice
+    from mnist_pipeline.datasets import TensorFlowCheckpointDataset
+    from mnist_pipeline.training.mlp import averaged_keras_model
+
+    state = TensorFlowCheckpointDataset(
+        filepath=str(project / "data" / "06_models" / "checkpoint")
+    ).load()
+    assert int(state["global_step"]) == 300
+    model = averaged_keras_model(state)
+    arrays = _model_input()
+    logits = model.predict(arrays["x_test"], verbose=0)
+    accuracy = float((logits.argmax(1) == arrays["y_test"].argmax(1)).mean())
+    _, runs = mlflow_store(project)
+    assert accuracy == pytest.approx(runs[0].data.metrics["test_accuracy"], abs=1e-6)

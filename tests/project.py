@@ -1,0 +1,77 @@
+"""Run ``kedro`` in a temporary copy of this project, as a user would from its root."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from .conftest import PROJECT_ROOT
+
+DATA_LAYERS = (
+    "01_raw",
+    "02_intermediate",
+    "03_primary",
+    "04_feature",
+    "05_model_input",
+    "06_models",
+    "07_model_output",
+    "08_reporting",
+)
+
+
+def copy_project(destination: Path) -> Path:
+    """Copy what ``kedro run`` needs (config, package, metadata) into an empty project."""
+    destination.mkdir(parents=True, exist_ok=True)
+    for name in ("pyproject.toml", ".telemetry"):
+        shutil.copy(PROJECT_ROOT / name, destination / name)
+    shutil.copytree(PROJECT_ROOT / "conf" / "base", destination / "conf" / "base")
+    (destination / "conf" / "local").mkdir()
+    shutil.copytree(
+        PROJECT_ROOT / "src", destination / "src", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    for layer in DATA_LAYERS:
+        (destination / "data" / layer).mkdir(parents=True)
+    return destination
+
+
+def run_kedro(project: Path, *args: str, timeout: float = 900) -> subprocess.CompletedProcess:
+    """``kedro <args>`` in ``project``; output captured, never raises on failure."""
+    env = {**os.environ, "KEDRO_DISABLE_TELEMETRY": "1", "COLUMNS": "200"}
+    return subprocess.run(  # noqa: S603
+        [sys.executable, "-m", "kedro", *args],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def write_model_input(project: Path, arrays: dict[str, np.ndarray]) -> None:
+    """Put ``x_train``... ``y_test`` where the ``train`` pipeline reads them."""
+    for name, array in arrays.items():
+        np.save(project / "data" / "05_model_input" / f"{name}.npy", array)
+
+
+def mlflow_store(project: Path):
+    """A client on the project's MLflow store and all its runs, newest first."""
+    import mlflow  # noqa: PLC0415
+
+    client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{project / 'mlflow.db'}")
+    experiments = [e.experiment_id for e in client.search_experiments()]
+    runs = client.search_runs(experiments, order_by=["attributes.start_time DESC"])
+    return client, runs
+
+
+def artifact_paths(client, run_id: str, path: str | None = None) -> set[str]:
+    """Every file logged to a run, as paths relative to its artifact root."""
+    found = set()
+    for item in client.list_artifacts(run_id, path):
+        found |= artifact_paths(client, run_id, item.path) if item.is_dir else {item.path}
+    return found

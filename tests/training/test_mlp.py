@@ -1,0 +1,121 @@
+"""The TensorFlow training step against a NumPy computation of the same formulas."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.slow  # imports TensorFlow
+
+tf = pytest.importorskip("tensorflow")
+
+from mnist_pipeline.training.config import TrainingConfig  # noqa: E402
+from mnist_pipeline.training.mlp import AveragedMLP, averaged_keras_model  # noqa: E402
+
+RNG = np.random.default_rng(42)
+STATE = {
+    "weights1": RNG.normal(0, 0.5, (3, 4)).astype(np.float32),
+    "biases1": np.array([0.1, -0.2, 0.3, 0.0], np.float32),
+    "weights2": RNG.normal(0, 0.5, (4, 2)).astype(np.float32),
+    "biases2": np.array([0.05, -0.05], np.float32),
+}
+STATE.update({f"average_{k}": v * 0.5 for k, v in list(STATE.items())})
+STATE["global_step"] = np.asarray(7, np.int64)
+X = np.array([[1.0, -2.0, 0.5], [0.3, 0.8, -1.0], [2.0, 0.1, 0.4]], np.float32)
+LABELS = np.array([1, 0, 1], np.int32)
+REG = 0.01
+
+
+def _numpy_step(state, lr, decay):
+    s = {k: v.astype(np.float64) for k, v in state.items()}
+    pre = X @ s["weights1"] + s["biases1"]
+    hidden = np.maximum(pre, 0)
+    logits = hidden @ s["weights2"] + s["biases2"]
+    p = np.exp(logits - logits.max(1, keepdims=True))
+    p /= p.sum(1, keepdims=True)
+    cross_entropy = -np.log(p[np.arange(len(X)), LABELS]).mean()
+    l2 = (s["weights1"] ** 2).sum() / 2 + (s["weights2"] ** 2).sum() / 2
+    loss = cross_entropy + REG * l2
+    d_logits = p.copy()
+    d_logits[np.arange(len(X)), LABELS] -= 1
+    d_logits /= len(X)
+    grads = {
+        "weights2": hidden.T @ d_logits + REG * s["weights2"],
+        "biases2": d_logits.sum(0),
+    }
+    d_pre = (d_logits @ s["weights2"].T) * (pre > 0)
+    grads["weights1"] = X.T @ d_pre + REG * s["weights1"]
+    grads["biases1"] = d_pre.sum(0)
+    new = {}
+    for name in ("weights1", "biases1", "weights2", "biases2"):
+        new[name] = s[name] - lr * grads[name]
+        shadow = s[f"average_{name}"]
+        new[f"average_{name}"] = shadow - (1 - decay) * (shadow - new[name])
+    return loss, new
+
+
+def _model():
+    config = TrainingConfig(hidden_units=4, regularization_rate=REG)
+    model = AveragedMLP(num_inputs=3, num_classes=2, config=config)
+    model.restore(STATE)
+    return model
+
+
+def test_one_sgd_and_ema_step_matches_numpy():
+    model = _model()
+    lr, decay = 0.8, (1 + 7) / (10 + 7)
+    loss = model.train_steps(
+        tf.constant(X),
+        tf.constant(LABELS),
+        tf.constant([[0, 1, 2]], tf.int32),
+        tf.constant([lr], tf.float32),
+        tf.constant([decay], tf.float32),
+    )
+    expected_loss, expected = _numpy_step(STATE, lr, decay)
+    assert float(loss) == pytest.approx(expected_loss, abs=1e-6)
+    state = model.state()
+    for name, value in expected.items():
+        np.testing.assert_allclose(state[name], value, atol=1e-6, err_msg=name)
+    assert int(state["global_step"]) == 8
+
+
+def test_l2_term_is_half_the_sum_of_squares_of_the_weights_only():
+    model = _model()
+    regularised = float(model.loss(tf.constant(X), tf.constant(LABELS)))
+    model._regularization_rate = tf.constant(0.0)
+    plain = float(model.loss(tf.constant(X), tf.constant(LABELS)))
+    l2 = ((STATE["weights1"] ** 2).sum() + (STATE["weights2"] ** 2).sum()) / 2
+    assert regularised - plain == pytest.approx(REG * l2, rel=1e-5)
+
+
+def test_accuracy_uses_the_averaged_weights():
+    model = _model()
+    averaged = {k: STATE[f"average_{k}"] for k in ("weights1", "biases1", "weights2", "biases2")}
+    logits = np.maximum(X @ averaged["weights1"] + averaged["biases1"], 0) @ averaged[
+        "weights2"
+    ] + averaged["biases2"]
+    expected = (logits.argmax(1) == LABELS).mean()
+    assert float(model.averaged_accuracy(tf.constant(X), tf.constant(LABELS))) == pytest.approx(
+        expected
+    )
+
+
+def test_keras_model_carries_the_averaged_weights():
+    keras_model = averaged_keras_model(STATE)
+    shadows = [STATE[f"average_{k}"] for k in ("weights1", "biases1", "weights2", "biases2")]
+    hidden = np.maximum(X @ shadows[0] + shadows[1], 0)
+    np.testing.assert_allclose(
+        keras_model.predict(X, verbose=0), hidden @ shadows[2] + shadows[3], atol=1e-6
+    )
+
+
+def test_initial_weights_follow_the_seed_and_are_seeded():
+    config = TrainingConfig(seed=5)
+    first = AveragedMLP(784, 10, config).state()
+    second = AveragedMLP(784, 10, config).state()
+    np.testing.assert_array_equal(first["weights1"], second["weights1"])
+    assert np.abs(first["weights1"]).max() <= 0.2  # truncated at 2 stddev
+    assert first["weights1"].std() == pytest.approx(0.088, abs=0.003)  # 0.1 truncated
+    np.testing.assert_array_equal(first["biases1"], np.full(500, 0.1, np.float32))
+    np.testing.assert_array_equal(first["average_weights1"], first["weights1"])
+    assert int(first["global_step"]) == 0
