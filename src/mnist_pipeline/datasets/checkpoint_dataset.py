@@ -11,7 +11,9 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 import numpy as np
-from kedro.io import AbstractDataset, DatasetError
+from kedro.io import AbstractDataset
+
+from mnist_pipeline.errors import DataFileError
 
 from .atomic import atomic_directory
 
@@ -62,7 +64,7 @@ class TensorFlowCheckpointDataset(AbstractDataset[dict, dict]):
         folder = Path(self._filepath)
         prefix = tf.train.latest_checkpoint(str(folder)) if folder.is_dir() else None
         if prefix is None:
-            raise DatasetError(
+            raise DataFileError(
                 f"No checkpoint in {self._filepath}: run `kedro run` (training) first."
             )
         try:
@@ -73,7 +75,7 @@ class TensorFlowCheckpointDataset(AbstractDataset[dict, dict]):
                 if key.endswith(_SUFFIX) and key[: -len(_SUFFIX)] not in _BOOKKEEPING
             }
         except Exception as exc:  # noqa: BLE001 (TF raises OpError, IndexError, ... on damage)
-            raise DatasetError(
+            raise DataFileError(
                 f"The checkpoint in {self._filepath} is damaged ({type(exc).__name__}); "
                 "delete the folder and retrain with `kedro run`."
             ) from exc

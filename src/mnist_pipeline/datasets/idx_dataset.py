@@ -9,7 +9,9 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 import numpy as np
-from kedro.io import AbstractDataset, DatasetError
+from kedro.io import AbstractDataset
+
+from mnist_pipeline.errors import DataFileError
 
 from .atomic import write_bytes_atomically
 from .download import DownloadError, download_first_verified
@@ -93,12 +95,12 @@ class IDXDataset(AbstractDataset[np.ndarray, np.ndarray]):
 
     def _download(self) -> None:
         if not self._mirrors:
-            raise DatasetError(
+            raise DataFileError(
                 f"IDX file {self._filepath} does not exist and the catalog lists no mirrors "
                 f"for it: put the file there by hand (plain or .gz)."
             )
         if self._sha256 is None:
-            raise DatasetError(
+            raise DataFileError(
                 f"IDX file {self._filepath} does not exist, and it will not be downloaded "
                 "because the catalog gives no sha256 to verify the download with: add its "
                 "checksum to the catalog entry, or put the file there by hand."
@@ -107,7 +109,7 @@ class IDXDataset(AbstractDataset[np.ndarray, np.ndarray]):
         try:
             download_first_verified(urls, self._filepath, self._verified_array, self._timeout)
         except DownloadError as exc:
-            raise DatasetError(
+            raise DataFileError(
                 f"IDX file {self._filepath} is missing and {exc}\n"
                 f"Without network access, copy the file by hand to {self._filepath} "
                 f"(for MNIST: the four *-ubyte.gz files into {self._filepath.parent}/)."
@@ -121,7 +123,7 @@ class IDXDataset(AbstractDataset[np.ndarray, np.ndarray]):
         try:
             return self._verified_array(path.read_bytes())
         except (IDXFormatError, ChecksumError) as exc:
-            raise DatasetError(
+            raise DataFileError(
                 f"IDX file {self._filepath} is not usable: {exc}. "
                 "Replace it with a good copy (or delete it to download it again)."
             ) from exc
@@ -131,7 +133,7 @@ class IDXDataset(AbstractDataset[np.ndarray, np.ndarray]):
         try:
             payload = encode_idx(data)
         except IDXFormatError as exc:
-            raise DatasetError(f"Cannot save to IDX file {self._filepath}: {exc}") from exc
+            raise DataFileError(f"Cannot save to IDX file {self._filepath}: {exc}") from exc
         if self._filepath.suffix == ".gz":
             payload = gzip.compress(payload, compresslevel=6, mtime=0)
         write_bytes_atomically(self._filepath, payload)

@@ -6,7 +6,9 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 import numpy as np
-from kedro.io import AbstractDataset, DatasetError
+from kedro.io import AbstractDataset
+
+from mnist_pipeline.errors import DataFileError
 
 from .atomic import atomic_file
 
@@ -45,14 +47,14 @@ class NumpyDataset(AbstractDataset[np.ndarray, np.ndarray]):
         """Read the array; a missing or damaged file gives a message naming it."""
         path = Path(self._filepath)
         if not path.is_file():
-            raise DatasetError(
+            raise DataFileError(
                 f"{self._filepath} does not exist: run the pipeline that produces it first "
                 "(see `kedro registry list`)."
             )
         try:
             return np.load(path, mmap_mode=self._mmap_mode, allow_pickle=False)
         except (ValueError, OSError, EOFError) as exc:
-            raise DatasetError(
+            raise DataFileError(
                 f"{self._filepath} is not a readable .npy file ({exc}); delete it and "
                 "rerun the pipeline that produces it."
             ) from exc

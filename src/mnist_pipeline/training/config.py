@@ -7,8 +7,10 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from mnist_pipeline.errors import UserFacingError
 
-class ParameterError(ValueError):
+
+class ParameterError(UserFacingError, ValueError):
     """A parameter has a value that cannot work; the message names it and the allowed range."""
 
 

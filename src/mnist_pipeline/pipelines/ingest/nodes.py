@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from mnist_pipeline.errors import UserFacingError
 
-class RawDataError(ValueError):
+
+class RawDataError(UserFacingError, ValueError):
     """The raw arrays do not form a usable image classification data set."""
 
 

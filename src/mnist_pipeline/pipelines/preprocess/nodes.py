@@ -12,8 +12,10 @@ from typing import Any
 
 import numpy as np
 
+from mnist_pipeline.errors import UserFacingError
 
-class SplitError(ValueError):
+
+class SplitError(UserFacingError, ValueError):
     """The validation split cannot be made with these settings."""
 
 

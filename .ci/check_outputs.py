@@ -1,0 +1,61 @@
+"""Checks CI makes on what the real pipelines wrote (run from the project root)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import numpy as np
+
+
+def check_model_input() -> None:
+    """Shapes, types and ranges of the preprocessed arrays; the validation split order."""
+    load = lambda name: np.load(f"data/05_model_input/{name}.npy")  # noqa: E731
+    x_train, y_train, x_val, x_test = load("x_train"), load("y_train"), load("x_val"), load("x_test")
+    assert x_train.shape == (55000, 784) and x_train.dtype == np.float32, x_train.shape
+    assert 0.0 <= x_train.min() and x_train.max() <= 1.0
+    assert y_train.shape == (55000, 10) and (y_train.sum(axis=1) == 1).all()
+    assert x_test.shape == (10000, 784)
+    raw = np.load("data/02_intermediate/train_images.npy")
+    expected_val = raw[:5000].reshape(5000, -1).astype(np.float32) * (1.0 / 255.0)
+    assert np.array_equal(x_val, expected_val), "x_val is not the first 5,000 training images"
+    print("model input OK:", {n: load(n).shape for n in ("x_train", "y_train", "x_val", "x_test")})
+
+
+def check_tracking(min_test_accuracy: float) -> None:
+    """The newest `__default__` run: finished, with test accuracy and its artifacts."""
+    import mlflow
+
+    client = mlflow.MlflowClient(tracking_uri="sqlite:///mlflow.db")
+    experiments = [e.experiment_id for e in client.search_experiments()]
+    runs = client.search_runs(
+        experiments, "tags.`mlflow.runName` = '__default__'", order_by=["attributes.start_time DESC"]
+    )
+    assert runs, "no __default__ run in mlflow.db"
+    run = runs[0]
+    accuracy = run.data.metrics["test_accuracy"]
+    steps = sorted(m.step for m in client.get_metric_history(run.info.run_id, "val_accuracy"))
+    artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
+    print(
+        f"run {run.info.run_id}: status {run.info.status}, test_accuracy {accuracy:.4f}, "
+        f"{len(steps)} validation points, artifacts {sorted(artifacts)}"
+    )
+    assert run.info.status == "FINISHED"
+    assert accuracy >= min_test_accuracy, f"test accuracy {accuracy} < {min_test_accuracy}"
+    assert steps == list(range(0, 20001, 1000)), steps
+    assert "checkpoint" in artifacts, artifacts
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("what", choices=["model-input", "tracking"])
+    parser.add_argument("--min-test-accuracy", type=float, default=0.983)
+    args = parser.parse_args()
+    if args.what == "model-input":
+        check_model_input()
+    else:
+        check_tracking(args.min_test_accuracy)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

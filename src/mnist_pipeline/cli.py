@@ -1,0 +1,33 @@
+"""Project CLI: Kedro's own ``kedro run``, with expected failures shown as one message.
+
+Kedro's CLI loads ``<package>.cli`` and lets its commands override the built-in ones;
+this ``run`` takes exactly the built-in options and behaves the same, except that a
+:class:`~mnist_pipeline.errors.UserFacingError` (a bad file or setting) ends the run
+with its message and exit code 1 instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import click
+from kedro.framework.cli.project import run as kedro_run
+
+from mnist_pipeline.errors import find_user_facing
+
+
+@click.group(name="mnist-pipeline")
+def cli() -> None:
+    """Commands of the mnist-pipeline project."""
+
+
+@cli.command(name="run", params=kedro_run.params, help=kedro_run.help)
+def run(**kwargs) -> None:
+    """Run the pipeline (see ``kedro run --help``)."""
+    try:
+        kedro_run.callback(**kwargs)
+    except Exception as exc:
+        problem = find_user_facing(exc)
+        if problem is None:
+            raise
+        message = str(exc) if str(problem) in str(exc) else f"{exc}\n{problem}"
+        click.secho(f"Error: {message}", err=True, fg="red")
+        raise SystemExit(1) from None

@@ -1,0 +1,102 @@
+"""End to end: ``kedro run`` in a temporary copy of the project on the real MNIST files."""
+
+from __future__ import annotations
+
+import gzip
+import shutil
+
+import numpy as np
+import pytest
+
+from ..conftest import MNIST_FILES
+from ..project import copy_project, mlflow_store, run_kedro
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory, request):
+    """A project copy with the real raw files, after ``ingest`` and ``preprocess``."""
+    real_dir = request.getfixturevalue("real_mnist_dir")
+    root = copy_project(tmp_path_factory.mktemp("e2e") / "project")
+    for name in MNIST_FILES:
+        shutil.copy(real_dir / name, root / "data" / "01_raw" / name)
+    for pipeline in ("ingest", "preprocess"):
+        result = run_kedro(root, "run", f"--pipeline={pipeline}")
+        assert result.returncode == 0, result.stderr[-3000:]
+    return root
+
+
+@pytest.fixture(scope="module")
+def real_mnist_dir():
+    from ..conftest import REAL_MNIST_DIR
+
+    if not all((REAL_MNIST_DIR / name).is_file() for name in MNIST_FILES):
+        pytest.skip(f"real MNIST files not found in {REAL_MNIST_DIR}")
+    return REAL_MNIST_DIR
+
+
+def test_preprocessed_arrays_are_model_ready(project):
+    def load(name):
+        return np.load(project / "data" / "05_model_input" / f"{name}.npy")
+
+    x_train, y_train, x_val, x_test = load("x_train"), load("y_train"), load("x_val"), load("x_test")
+    assert x_train.shape == (55000, 784) and x_train.dtype == np.float32
+    assert 0.0 <= x_train.min() and x_train.max() <= 1.0
+    assert y_train.shape == (55000, 10) and (y_train.sum(axis=1) == 1).all()
+    assert x_test.shape == (10000, 784)
+    raw = np.load(project / "data" / "02_intermediate" / "train_images.npy")
+    np.testing.assert_array_equal(x_val, raw[:5000].reshape(5000, -1) * np.float32(1 / 255))
+    summary = (project / "data" / "08_reporting" / "data_summary.json").read_text()
+    assert '"examples": 55000' in summary
+
+
+def _relabel_first(gz: bytes) -> bytes:
+    """A well-formed IDX file whose first label differs: only the checksum can tell."""
+    data = bytearray(gzip.decompress(gz))
+    data[8] = (data[8] + 1) % 10
+    return gzip.compress(bytes(data))
+
+
+@pytest.mark.parametrize(
+    ("file", "damage", "fault"),
+    [
+        ("train-labels-idx1-ubyte.gz", lambda b: b[: len(b) // 2], "gzip stream is truncated"),
+        ("t10k-labels-idx1-ubyte.gz", lambda b: _relabel_first(b), "SHA-256"),
+    ],
+    ids=["truncated", "checksum"],
+)
+def test_bad_raw_file_stops_with_one_message_and_keeps_outputs(project, file, damage, fault):
+    raw = project / "data" / "01_raw" / file
+    good = raw.read_bytes()
+    outputs = sorted((project / "data" / "02_intermediate").glob("*.npy"))
+    before = {p: p.stat().st_mtime_ns for p in outputs}
+    raw.chmod(0o644)
+    raw.write_bytes(damage(good))
+    try:
+        result = run_kedro(project, "run", "--pipeline=ingest")
+    finally:
+        raw.write_bytes(good)
+    assert result.returncode != 0
+    assert f"Error: raw_{'train' if 'train' in file else 'test'}_labels: IDX file" in result.stderr
+    assert str(raw) in result.stderr and fault in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    assert {p: p.stat().st_mtime_ns for p in outputs} == before
+
+
+def test_bad_parameter_stops_with_one_message(project):
+    result = run_kedro(project, "run", "--pipeline=preprocess", "--params=preprocess.validation_size=60000")
+    assert result.returncode == 1
+    assert "preprocess.validation_size=60000 must lie between 1 and 59999" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_short_training_on_real_data_learns(project):
+    result = run_kedro(
+        project, "run", "--pipeline=train", "--params=train.steps=1000,train.eval_every=500"
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    _, runs = mlflow_store(project)
+    train_run = next(r for r in runs if r.info.run_name == "train")
+    assert train_run.data.metrics["test_accuracy"] > 0.95
+    assert train_run.data.params["train.steps"] == "1000"
