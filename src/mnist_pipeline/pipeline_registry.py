@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from kedro.pipeline import Pipeline
 
-from mnist_pipeline.pipelines import ingest, preprocess, train
+from mnist_pipeline.pipelines import evaluate, ingest, preprocess, train
 
 
 def register_pipelines() -> dict[str, Pipeline]:
@@ -17,5 +17,6 @@ def register_pipelines() -> dict[str, Pipeline]:
         "ingest": ingest.create_pipeline(),
         "preprocess": preprocess.create_pipeline(),
         "train": train.create_pipeline(),
+        "evaluate": evaluate.create_pipeline(),
     }
     return {**stages, "__default__": sum(stages.values(), Pipeline([]))}

@@ -4,11 +4,9 @@ kedro-mlflow's hooks register themselves through its entry point; the MLflow set
 in ``conf/base/mlflow.yml``.
 """
 
-import os
+from mnist_pipeline.hooks import ModelLineageHook  # noqa: E402
 
-# TensorFlow's C++ start-up chatter (CUDA probing on a CPU machine, oneDNN notices) hides
-# the run's own log; warnings and errors still show. A user's own setting wins.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+HOOKS = (ModelLineageHook(),)
 
 CONFIG_LOADER_ARGS = {
     "base_env": "base",

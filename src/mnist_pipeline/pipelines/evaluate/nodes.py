@@ -1,0 +1,161 @@
+"""Test-set metrics and the tables and plots a person looks at to judge the model.
+
+Everything but :func:`predict_logits` is NumPy, pandas and matplotlib on the model's
+logits, so the reports can be recomputed and tested without TensorFlow.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only: no display on servers and in CI
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+
+def predict_logits(model: Any, x_test: np.ndarray) -> np.ndarray:
+    """The model's logits for every test image, (count, classes) float32."""
+    return np.asarray(model.predict(x_test, batch_size=2000, verbose=0), dtype=np.float32)
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    exp = np.exp(shifted)
+    return exp / exp.sum(axis=1, keepdims=True)
+
+
+def score_test_set(logits: np.ndarray, y_test: np.ndarray) -> tuple[float, float]:
+    """Accuracy and mean cross-entropy (without the L2 term) of the logits on one-hot labels."""
+    labels = y_test.argmax(axis=1)
+    accuracy = float((logits.argmax(axis=1) == labels).mean())
+    shifted = logits.astype(np.float64) - logits.max(axis=1, keepdims=True)
+    log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    loss = float(-log_probs[np.arange(len(labels)), labels].mean())
+    return accuracy, loss
+
+
+def confusion_matrix(logits: np.ndarray, y_test: np.ndarray) -> pd.DataFrame:
+    """Counts of (true class, predicted class): rows true, columns predicted."""
+    classes = y_test.shape[1]
+    matrix = np.zeros((classes, classes), dtype=np.int64)
+    np.add.at(matrix, (y_test.argmax(axis=1), logits.argmax(axis=1)), 1)
+    names = [str(c) for c in range(classes)]
+    return pd.DataFrame(
+        matrix,
+        index=pd.Index(names, name="true"),
+        columns=pd.Index(names, name="predicted"),
+    )
+
+
+def per_class_report(confusion: pd.DataFrame) -> pd.DataFrame:
+    """Precision, recall, F1 and support per class, plus macro and weighted averages."""
+    matrix = confusion.to_numpy()
+    true_positive = np.diag(matrix).astype(np.float64)
+    predicted = matrix.sum(axis=0)
+    support = matrix.sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        precision = np.where(predicted > 0, true_positive / predicted, 0.0)
+        recall = np.where(support > 0, true_positive / support, 0.0)
+        f1 = np.where(precision + recall > 0, 2 * precision * recall / (precision + recall), 0.0)
+    report = pd.DataFrame(
+        {"class": confusion.index.astype(str), "precision": precision, "recall": recall,
+         "f1": f1, "support": support}
+    )
+    weights = support / support.sum()
+    averages = pd.DataFrame(
+        {
+            "class": ["macro avg", "weighted avg"],
+            "precision": [precision.mean(), (precision * weights).sum()],
+            "recall": [recall.mean(), (recall * weights).sum()],
+            "f1": [f1.mean(), (f1 * weights).sum()],
+            "support": [support.sum(), support.sum()],
+        }
+    )
+    return pd.concat([report, averages], ignore_index=True)
+
+
+def plot_confusion_matrix(confusion: pd.DataFrame) -> plt.Figure:
+    """Heat map of the confusion matrix on a log colour scale, counts written in each cell."""
+    from matplotlib.colors import LogNorm  # noqa: PLC0415
+
+    matrix = confusion.to_numpy()
+    figure, axes = plt.subplots(figsize=(7.5, 6.5), dpi=110)
+    image = axes.imshow(np.maximum(matrix, 0.5), cmap="Blues", norm=LogNorm(vmin=0.5, vmax=matrix.max()))
+    for (row, col), count in np.ndenumerate(matrix):
+        if count:
+            dark = count > matrix.max() ** 0.5
+            axes.text(col, row, str(count), ha="center", va="center", fontsize=8,
+                      color="white" if dark else "black")
+    ticks = np.arange(len(confusion))
+    axes.set_xticks(ticks, confusion.columns)
+    axes.set_yticks(ticks, confusion.index)
+    axes.set_xlabel("predicted digit")
+    axes.set_ylabel("true digit")
+    accuracy = np.trace(matrix) / matrix.sum()
+    axes.set_title(f"Confusion matrix on {matrix.sum():,} test digits (accuracy {accuracy:.2%})")
+    figure.colorbar(image, ax=axes, label="count (log scale)")
+    figure.tight_layout()
+    return figure
+
+
+def plot_learning_curve(history: pd.DataFrame) -> plt.Figure:
+    """Validation accuracy of the averaged model and the learning rate, against the step."""
+    figure, accuracy_axes = plt.subplots(figsize=(8, 4.5), dpi=110)
+    accuracy_axes.plot(history["step"], history["val_accuracy"], marker="o", color="tab:blue",
+                       label="validation accuracy (averaged weights)")
+    accuracy_axes.set_xlabel("training step")
+    accuracy_axes.set_ylabel("validation accuracy", color="tab:blue")
+    trained = history[history["step"] > 0]
+    if len(trained):
+        low = max(0.0, float(trained["val_accuracy"].min()) - 0.01)
+        accuracy_axes.set_ylim(low, 1.0)
+    accuracy_axes.grid(alpha=0.3)
+    rate_axes = accuracy_axes.twinx()
+    rate_axes.plot(history["step"], history["learning_rate"], color="tab:orange",
+                   label="learning rate")
+    rate_axes.set_ylabel("learning rate", color="tab:orange")
+    best = history.loc[history["val_accuracy"].idxmax()]
+    accuracy_axes.set_title(
+        f"Learning curve: best validation accuracy {best['val_accuracy']:.4f} "
+        f"at step {int(best['step'])}"
+    )
+    lines = accuracy_axes.get_lines() + rate_axes.get_lines()
+    accuracy_axes.legend(lines, [line.get_label() for line in lines], loc="lower right")
+    figure.tight_layout()
+    return figure
+
+
+def plot_confident_mistakes(
+    x_test: np.ndarray, y_test: np.ndarray, logits: np.ndarray, count: int
+) -> plt.Figure:
+    """Grid of the misclassified test digits the model was most sure of."""
+    probabilities = _softmax(logits.astype(np.float64))
+    predicted = probabilities.argmax(axis=1)
+    labels = y_test.argmax(axis=1)
+    wrong = np.flatnonzero(predicted != labels)
+    confidence = probabilities[wrong, predicted[wrong]]
+    chosen = wrong[np.argsort(-confidence, kind="stable")][:count]
+    side = int(round(np.sqrt(x_test.shape[1])))
+    columns = min(8, max(1, len(chosen)))
+    rows = max(1, int(np.ceil(len(chosen) / columns)))
+    figure, axes = plt.subplots(rows, columns, figsize=(1.6 * columns, 1.9 * rows + 0.5),
+                                dpi=110, squeeze=False)
+    for axis in axes.ravel():
+        axis.axis("off")
+    for axis, index in zip(axes.ravel(), chosen):
+        axis.imshow(x_test[index].reshape(side, side), cmap="gray_r", vmin=0, vmax=1)
+        axis.set_title(
+            f"true {labels[index]}, pred {predicted[index]}\n"
+            f"p={probabilities[index, predicted[index]]:.3f}",
+            fontsize=8,
+        )
+    figure.suptitle(
+        f"The {len(chosen)} most confidently misclassified of {len(wrong)} errors "
+        f"in {len(labels):,} test digits"
+    )
+    figure.tight_layout()
+    return figure
