@@ -103,3 +103,40 @@ def test_checkpoint_reloads_into_a_model_with_the_same_test_accuracy(trained_twi
     accuracy = float((logits.argmax(1) == arrays["y_test"].argmax(1)).mean())
     _, runs = mlflow_store(project)
     assert accuracy == pytest.approx(runs[0].data.metrics["test_accuracy"], abs=1e-6)
+
+
+def test_evaluate_reports_the_training_accuracy_in_its_own_tagged_run(trained_twice):
+    project, _ = trained_twice
+    result = run_kedro(project, "run", "--pipeline=evaluate")
+    assert result.returncode == 0, result.stderr[-3000:]
+    client, runs = mlflow_store(project)
+    evaluation, training = runs[0], runs[1]
+    assert evaluation.info.run_name == "evaluate" and training.info.run_name == "train"
+    assert evaluation.data.tags["training_run_id"] == training.info.run_id
+    assert evaluation.data.metrics["test_accuracy"] == pytest.approx(
+        training.data.metrics["test_accuracy"], abs=1e-6
+    )
+    assert evaluation.data.metrics["test_loss"] > 0
+    files = artifact_paths(client, evaluation.info.run_id)
+    assert {
+        "plots/confusion_matrix.png",
+        "plots/learning_curve.png",
+        "plots/confident_mistakes.png",
+        "reports/confusion_matrix.csv",
+        "reports/per_class_report.csv",
+    } <= files
+    reporting = project / "data" / "08_reporting"
+    for name in ("confusion_matrix.png", "learning_curve.png", "confident_mistakes.png"):
+        assert (reporting / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_evaluate_without_a_model_says_to_train_first(tmp_path):
+    project = copy_project(tmp_path / "project")
+    write_model_input(project, _model_input())
+    result = run_kedro(project, "run", "--pipeline=evaluate")
+    assert result.returncode == 1
+    assert "There is no trained model yet" in result.stderr
+    assert "run `kedro run` first" in result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    _, runs = mlflow_store(project) if (project / "mlflow.db").exists() else (None, [])
+    assert all(run.info.status != "RUNNING" for run in runs)

@@ -1,0 +1,78 @@
+"""Start a server in its own process group, wait until it answers, stop the whole group."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def get_json(url: str, timeout: float = 10) -> dict:
+    """GET ``url`` and decode its JSON body."""
+    with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 (loopback)
+        return json.loads(response.read())
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+@contextlib.contextmanager
+def running_server(
+    command: Sequence[str], cwd: Path, ready_url: str, env: dict | None = None,
+    timeout: float = 120,
+) -> Iterator[subprocess.Popen]:
+    """Run ``command`` in a new session until ``ready_url`` answers; kill its group after.
+
+    Both kedro-viz and the MLflow server start children (workers, reloaders), so the
+    whole process group is stopped, first with SIGTERM, then SIGKILL.
+    """
+    log = open(cwd / f"server-{free_port()}.log", "w")  # noqa: SIM115 (closed below)
+    process = subprocess.Popen(  # noqa: S603
+        list(command), cwd=cwd, env={**os.environ, **(env or {})},
+        stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    pgid = process.pid
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"{command[0]} exited with {process.returncode}; see {log.name}")
+            try:
+                urllib.request.urlopen(ready_url, timeout=2).close()  # noqa: S310
+                break
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"{ready_url} did not answer in {timeout} s") from None
+                time.sleep(0.5)
+        yield process
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pgid, signal.SIGTERM)
+        deadline = time.monotonic() + 20
+        while _group_alive(pgid) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pgid, signal.SIGKILL)
+        process.wait(timeout=10)
+        log.close()
+        assert not _group_alive(pgid), "server processes left running"

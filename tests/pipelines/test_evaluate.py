@@ -1,0 +1,100 @@
+"""``evaluate``: node math on hand-made logits, and the pipeline on an in-memory catalog."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from kedro.runner import SequentialRunner
+
+from mnist_pipeline.pipeline_registry import register_pipelines
+from mnist_pipeline.pipelines.evaluate.nodes import (
+    confusion_matrix,
+    per_class_report,
+    plot_confident_mistakes,
+    plot_confusion_matrix,
+    plot_learning_curve,
+    score_test_set,
+)
+
+from ..conftest import in_memory_catalog
+
+# Three classes, five examples: true 0,0,1,2,2; predicted 0,1,1,2,0.
+LOGITS = np.array(
+    [[3, 0, 0], [0, 2, 0], [0, 5, 0], [0, 0, 1], [4, 0, 0]], dtype=np.float32
+)
+Y = np.eye(3, dtype=np.float32)[[0, 0, 1, 2, 2]]
+
+
+def test_accuracy_and_cross_entropy():
+    accuracy, loss = score_test_set(LOGITS, Y)
+    assert accuracy == pytest.approx(3 / 5)
+    probabilities = np.exp(LOGITS) / np.exp(LOGITS).sum(1, keepdims=True)
+    expected = -np.log(probabilities[np.arange(5), [0, 0, 1, 2, 2]]).mean()
+    assert loss == pytest.approx(expected, rel=1e-6)
+
+
+def test_confusion_matrix_rows_are_true_columns_predicted():
+    matrix = confusion_matrix(LOGITS, Y)
+    assert matrix.to_numpy().tolist() == [[1, 1, 0], [0, 1, 0], [1, 0, 1]]
+    assert matrix.index.name == "true" and matrix.columns.name == "predicted"
+
+
+def test_per_class_report():
+    report = per_class_report(confusion_matrix(LOGITS, Y)).set_index("class")
+    assert report.loc["0", "precision"] == pytest.approx(1 / 2)
+    assert report.loc["0", "recall"] == pytest.approx(1 / 2)
+    assert report.loc["1", "precision"] == pytest.approx(1 / 2)
+    assert report.loc["1", "recall"] == pytest.approx(1.0)
+    assert report.loc["2", "precision"] == pytest.approx(1.0)
+    assert report.loc["2", "f1"] == pytest.approx(2 / 3)
+    assert report.loc["macro avg", "recall"] == pytest.approx((0.5 + 1 + 0.5) / 3)
+    assert report.loc["weighted avg", "recall"] == pytest.approx(3 / 5)  # = accuracy
+    assert report["support"].tolist() == [2, 1, 2, 5, 5]
+
+
+def test_plots_show_what_they_claim():
+    figure = plot_confusion_matrix(confusion_matrix(LOGITS, Y))
+    assert "accuracy 60.00%" in figure.axes[0].get_title()
+    history = pd.DataFrame(
+        {"step": [0, 10, 20], "val_accuracy": [0.1, 0.9, 0.95],
+         "train_loss": [np.nan, 0.5, 0.3], "learning_rate": [0.8, 0.79, 0.78]}
+    )
+    curve = plot_learning_curve(history)
+    assert "0.9500 at step 20" in curve.axes[0].get_title()
+    x = np.random.default_rng(0).random((5, 4), dtype=np.float32)
+    mistakes = plot_confident_mistakes(x, Y, LOGITS, count=10)
+    titled = [a.get_title() for a in mistakes.axes if a.get_title()]
+    # the two errors, the more confident first: example 4 (logit 4) then example 1 (logit 2)
+    assert titled[0].startswith("true 2, pred 0") and titled[1].startswith("true 0, pred 1")
+    assert "2 most confidently misclassified of 2 errors" in mistakes._suptitle.get_text()
+
+
+class _StubModel:
+    """Stands in for the Keras model: returns fixed logits."""
+
+    def predict(self, x, **kwargs):
+        return LOGITS[: len(x)]
+
+
+def test_evaluate_pipeline_in_memory():
+    evaluate = register_pipelines()["evaluate"]
+    history = pd.DataFrame(
+        {"step": [0, 5], "val_accuracy": [0.2, 0.6], "train_loss": [np.nan, 1.0],
+         "learning_rate": [0.8, 0.8]}
+    )
+    inputs = {
+        "mnist_model": _StubModel(),
+        "x_test": np.zeros((5, 4), np.float32),
+        "y_test": Y,
+        "training_history": history,
+        "params:evaluate.mistakes_to_show": 4,
+    }
+    catalog = in_memory_catalog(inputs, evaluate.all_outputs())
+    SequentialRunner().run(evaluate, catalog)
+    assert catalog.load("evaluation_test_accuracy") == pytest.approx(0.6)
+    assert catalog.load("confusion_matrix").to_numpy().sum() == 5
+    assert len(catalog.load("per_class_report")) == 5
+    for plot in ("confusion_matrix_plot", "learning_curve_plot", "confident_mistakes_plot"):
+        assert catalog.load(plot).axes
+    assert "training" not in {tag for node in evaluate.nodes for tag in node.tags}
