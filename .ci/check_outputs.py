@@ -46,15 +46,39 @@ def check_tracking(min_test_accuracy: float) -> None:
     assert "checkpoint" in artifacts, artifacts
 
 
+def check_evaluation() -> None:
+    """The newest `evaluate` run: same accuracy as its training run, tagged, with reports."""
+    import mlflow
+
+    client = mlflow.MlflowClient(tracking_uri="sqlite:///mlflow.db")
+    experiments = [e.experiment_id for e in client.search_experiments()]
+    runs = client.search_runs(
+        experiments, "tags.`mlflow.runName` = 'evaluate'", order_by=["attributes.start_time DESC"]
+    )
+    assert runs, "no evaluate run in mlflow.db"
+    evaluation = runs[0]
+    training = client.get_run(evaluation.data.tags["training_run_id"])
+    ours, theirs = evaluation.data.metrics["test_accuracy"], training.data.metrics["test_accuracy"]
+    artifacts = sorted(
+        f.path for folder in ("plots", "reports") for f in client.list_artifacts(evaluation.info.run_id, folder)
+    )
+    print(f"evaluate run {evaluation.info.run_id}: test_accuracy {ours:.4f} "
+          f"(training run {training.info.run_id}: {theirs:.4f}), artifacts {artifacts}")
+    assert abs(ours - theirs) < 1e-6
+    assert len(artifacts) == 5, artifacts
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("what", choices=["model-input", "tracking"])
+    parser.add_argument("what", choices=["model-input", "tracking", "evaluation"])
     parser.add_argument("--min-test-accuracy", type=float, default=0.983)
     args = parser.parse_args()
     if args.what == "model-input":
         check_model_input()
-    else:
+    elif args.what == "tracking":
         check_tracking(args.min_test_accuracy)
+    else:
+        check_evaluation()
 
 
 if __name__ == "__main__":

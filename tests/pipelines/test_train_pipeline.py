@@ -105,10 +105,17 @@ def test_checkpoint_reloads_into_a_model_with_the_same_test_accuracy(trained_twi
     assert accuracy == pytest.approx(runs[0].data.metrics["test_accuracy"], abs=1e-6)
 
 
-def test_evaluate_reports_the_training_accuracy_in_its_own_tagged_run(trained_twice):
+@pytest.fixture(scope="module")
+def evaluated(trained_twice):
+    """The trained project after ``kedro run --pipeline=evaluate``."""
     project, _ = trained_twice
     result = run_kedro(project, "run", "--pipeline=evaluate")
     assert result.returncode == 0, result.stderr[-3000:]
+    return project
+
+
+def test_evaluate_reports_the_training_accuracy_in_its_own_tagged_run(evaluated):
+    project = evaluated
     client, runs = mlflow_store(project)
     evaluation, training = runs[0], runs[1]
     assert evaluation.info.run_name == "evaluate" and training.info.run_name == "train"
@@ -140,3 +147,21 @@ def test_evaluate_without_a_model_says_to_train_first(tmp_path):
     assert "Traceback" not in result.stdout + result.stderr
     _, runs = mlflow_store(project) if (project / "mlflow.db").exists() else (None, [])
     assert all(run.info.status != "RUNNING" for run in runs)
+
+
+def test_exploration_notebook_runs_top_to_bottom(evaluated):
+    import shutil
+
+    import nbformat
+    from nbclient import NotebookClient
+
+    from ..conftest import PROJECT_ROOT
+
+    notebooks = evaluated / "notebooks"
+    notebooks.mkdir(exist_ok=True)
+    shutil.copy(PROJECT_ROOT / "notebooks" / "exploration.ipynb", notebooks)
+    notebook = nbformat.read(notebooks / "exploration.ipynb", as_version=4)
+    NotebookClient(notebook, timeout=600, resources={"metadata": {"path": str(notebooks)}}).execute()
+    outputs = [o for cell in notebook.cells for o in cell.get("outputs", [])]
+    assert not [o for o in outputs if o.get("output_type") == "error"]
+    assert sum("image/png" in o.get("data", {}) for o in outputs) == 4

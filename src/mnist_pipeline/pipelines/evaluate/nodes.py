@@ -1,20 +1,18 @@
 """Test-set metrics and the tables and plots a person looks at to judge the model.
 
 Everything but :func:`predict_logits` is NumPy, pandas and matplotlib on the model's
-logits, so the reports can be recomputed and tested without TensorFlow.
+logits, so the reports can be recomputed and tested without TensorFlow. Plots are built
+as standalone ``Figure`` objects, not through ``pyplot``: no global figure state, no
+display backend needed on servers, and the notebook's inline backend is left alone.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")  # files only: no display on servers and in CI
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
 
 
 def predict_logits(model: Any, x_test: np.ndarray) -> np.ndarray:
@@ -78,12 +76,13 @@ def per_class_report(confusion: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([report, averages], ignore_index=True)
 
 
-def plot_confusion_matrix(confusion: pd.DataFrame) -> plt.Figure:
+def plot_confusion_matrix(confusion: pd.DataFrame) -> Figure:
     """Heat map of the confusion matrix on a log colour scale, counts written in each cell."""
     from matplotlib.colors import LogNorm  # noqa: PLC0415
 
     matrix = confusion.to_numpy()
-    figure, axes = plt.subplots(figsize=(7.5, 6.5), dpi=110)
+    figure = Figure(figsize=(7.5, 6.5), dpi=110)
+    axes = figure.subplots()
     image = axes.imshow(np.maximum(matrix, 0.5), cmap="Blues", norm=LogNorm(vmin=0.5, vmax=matrix.max()))
     for (row, col), count in np.ndenumerate(matrix):
         if count:
@@ -102,9 +101,10 @@ def plot_confusion_matrix(confusion: pd.DataFrame) -> plt.Figure:
     return figure
 
 
-def plot_learning_curve(history: pd.DataFrame) -> plt.Figure:
+def plot_learning_curve(history: pd.DataFrame) -> Figure:
     """Validation accuracy of the averaged model and the learning rate, against the step."""
-    figure, accuracy_axes = plt.subplots(figsize=(8, 4.5), dpi=110)
+    figure = Figure(figsize=(8, 4.5), dpi=110)
+    accuracy_axes = figure.subplots()
     accuracy_axes.plot(history["step"], history["val_accuracy"], marker="o", color="tab:blue",
                        label="validation accuracy (averaged weights)")
     accuracy_axes.set_xlabel("training step")
@@ -131,7 +131,7 @@ def plot_learning_curve(history: pd.DataFrame) -> plt.Figure:
 
 def plot_confident_mistakes(
     x_test: np.ndarray, y_test: np.ndarray, logits: np.ndarray, count: int
-) -> plt.Figure:
+) -> Figure:
     """Grid of the misclassified test digits the model was most sure of."""
     probabilities = _softmax(logits.astype(np.float64))
     predicted = probabilities.argmax(axis=1)
@@ -142,8 +142,8 @@ def plot_confident_mistakes(
     side = int(round(np.sqrt(x_test.shape[1])))
     columns = min(8, max(1, len(chosen)))
     rows = max(1, int(np.ceil(len(chosen) / columns)))
-    figure, axes = plt.subplots(rows, columns, figsize=(1.6 * columns, 1.9 * rows + 0.5),
-                                dpi=110, squeeze=False)
+    figure = Figure(figsize=(1.6 * columns, 1.9 * rows + 0.5), dpi=110)
+    axes = figure.subplots(rows, columns, squeeze=False)
     for axis in axes.ravel():
         axis.axis("off")
     for axis, index in zip(axes.ravel(), chosen):
