@@ -84,13 +84,6 @@ def test_bad_raw_file_stops_with_one_message_and_keeps_outputs(project, file, da
     assert {p: p.stat().st_mtime_ns for p in outputs} == before
 
 
-def test_bad_parameter_stops_with_one_message(project):
-    result = run_kedro(project, "run", "--pipeline=preprocess", "--params=preprocess.validation_size=60000")
-    assert result.returncode == 1
-    assert "preprocess.validation_size=60000 must lie between 1 and 59999" in result.stderr
-    assert "Traceback" not in result.stderr + result.stdout
-
-
 def test_short_training_on_real_data_learns(project):
     result = run_kedro(
         project, "run", "--pipeline=train", "--params=train.steps=1000,train.eval_every=500"
@@ -100,3 +93,25 @@ def test_short_training_on_real_data_learns(project):
     train_run = next(r for r in runs if r.info.run_name == "train")
     assert train_run.data.metrics["test_accuracy"] > 0.95
     assert train_run.data.params["train.steps"] == "1000"
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("train.steps=0", "train.steps=0 is invalid: it must be a whole number >= 1"),
+        ("train.batch_size=0", "train.batch_size=0 is invalid"),
+        ("train.batch_size=60000", "at most the number of training examples (55000)"),
+        ("train.learning_rate_decay=1.5", "train.learning_rate_decay=1.5 is invalid"),
+        ("train.regularization_rate=-1", "train.regularization_rate=-1 is invalid"),
+        ("train.stepz=10", "Unknown parameter(s) train.stepz"),
+        ("preprocess.validation_size=60000", "must be less than the 60000 examples"),
+    ],
+)
+def test_bad_parameters_stop_the_run_before_any_data_is_read(project, override, message):
+    runs_before = len(mlflow_store(project)[1])
+    result = run_kedro(project, "run", f"--params={override}")
+    assert result.returncode == 1
+    assert message in result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    assert "Loading data from" not in result.stdout + result.stderr
+    assert len(mlflow_store(project)[1]) == runs_before  # no MLflow run was opened

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import struct
 from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -114,6 +115,23 @@ class IDXDataset(AbstractDataset[np.ndarray, np.ndarray]):
                 f"Without network access, copy the file by hand to {self._filepath} "
                 f"(for MNIST: the four *-ubyte.gz files into {self._filepath.parent}/)."
             ) from exc
+
+    def peek_shape(self) -> tuple[int, ...] | None:
+        """The shape the file's header declares, reading only the header; ``None`` when the
+        file is missing or has no readable header (``load`` then says what is wrong)."""
+        path = Path(self._filepath)
+        if not path.is_file():
+            return None
+        try:
+            with open(path, "rb") as raw:
+                opener = gzip.open if raw.read(2) == b"\x1f\x8b" else open
+            with opener(path, "rb") as handle:
+                zero, _, ndim = struct.unpack(">HBB", handle.read(4))
+                if zero != 0:
+                    return None
+                return struct.unpack(f">{ndim}I", handle.read(4 * ndim))
+        except (OSError, EOFError, struct.error):
+            return None
 
     def load(self) -> np.ndarray:
         """Read, verify and decode the file, downloading it first when it is missing."""
