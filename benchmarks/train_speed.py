@@ -1,0 +1,146 @@
+"""How fast does the project train, against the seed's own TF1-style loop?
+
+Mode ``training`` (default) runs, on the same preprocessed data and for the same number of
+steps, the reference (``seed_reference.py``) and the project's training (the very
+``mnist_pipeline.training.loop.train`` that ``kedro run`` calls, with the parameters of
+``conf/base/parameters_train.yml``), several times in alternation. Each run is a fresh
+process, so neither inherits the other's TensorFlow state; the time is the training call
+alone (graph building, evaluations and test included; TensorFlow import and data loading
+excluded). Printed per implementation: steps/s, wall seconds (median, min, max), test
+accuracy, peak resident memory; then the ratio project / reference.
+
+Mode ``kedro-run`` times the whole ``kedro run`` from a cold start (a new process; the raw
+files already in ``data/01_raw/``) and its peak resident memory.
+
+Run from the project root after ``kedro run --pipeline=ingest,preprocess`` (or a full run):
+
+    python benchmarks/train_speed.py                 # 20,000 steps, 3 runs each
+    python benchmarks/train_speed.py --steps 2000 --repeats 2
+    python benchmarks/train_speed.py --mode kedro-run --repeats 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+SPLITS = ("x_train", "y_train", "x_val", "y_val", "x_test", "y_test")
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _child(implementation: str, steps: int) -> None:
+    """Train once in this process and print one JSON line of figures."""
+    import numpy as np
+    import yaml
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from mnist_pipeline.training.config import TrainingConfig
+
+    data = {name: np.load(PROJECT_ROOT / "data" / "05_model_input" / f"{name}.npy") for name in SPLITS}
+    params = yaml.safe_load((PROJECT_ROOT / "conf/base/parameters_train.yml").read_text())["train"]
+    config = TrainingConfig.from_params({**params, "steps": steps})
+    quiet = lambda *args, **kwargs: None  # noqa: E731
+    if implementation == "reference":
+        from seed_reference import train_reference
+
+        result = train_reference(**data, config=config, log=quiet)
+        seconds, accuracy = result["seconds"], result["test_accuracy"]
+    else:
+        import tensorflow  # noqa: F401 (import cost excluded, as for the reference)
+
+        from mnist_pipeline.training.loop import train
+
+        start = time.perf_counter()
+        result = train(**data, config=config)
+        seconds, accuracy = time.perf_counter() - start, result.test_accuracy
+    print(json.dumps({"seconds": seconds, "test_accuracy": accuracy, "peak_rss_mb": _peak_rss_mb()}))
+
+
+def _run_child(implementation: str, steps: int) -> dict:
+    command = [sys.executable, __file__, "--child", implementation, "--steps", str(steps)]
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    output = subprocess.run(command, check=True, capture_output=True, text=True, env=env, cwd=PROJECT_ROOT)
+    return json.loads(output.stdout.strip().splitlines()[-1])
+
+
+def _summary(name: str, runs: list[dict], steps: int | None) -> str:
+    seconds = [r["seconds"] for r in runs]
+    median = statistics.median(seconds)
+    parts = [f"{name:<10}"]
+    if steps:
+        parts.append(f"{steps / median:7.0f} steps/s")
+    parts.append(f"wall s median {median:7.2f}  min {min(seconds):7.2f}  max {max(seconds):7.2f}")
+    if "test_accuracy" in runs[0]:
+        accuracies = sorted({round(r["test_accuracy"], 4) for r in runs})
+        parts.append(f"test acc {', '.join(f'{a:.4f}' for a in accuracies)}")
+    parts.append(f"peak RSS {max(r['peak_rss_mb'] for r in runs):6.0f} MB")
+    return "  ".join(parts)
+
+
+def benchmark_training(steps: int, repeats: int) -> None:
+    """Alternate reference and project runs; print the figures and the ratio."""
+    runs: dict[str, list[dict]] = {"reference": [], "project": []}
+    for repeat in range(repeats):
+        for implementation in ("reference", "project"):
+            result = _run_child(implementation, steps)
+            runs[implementation].append(result)
+            print(f"  run {repeat + 1}/{repeats} {implementation:<9} {result['seconds']:7.2f} s  "
+                  f"test acc {result['test_accuracy']:.4f}", flush=True)
+    print(f"\n{steps} training steps, {repeats} runs each, alternating, one process per run")
+    for name, results in runs.items():
+        print(_summary(name, results, steps))
+    reference = [r["seconds"] for r in runs["reference"]]
+    project = [r["seconds"] for r in runs["project"]]
+    print(f"ratio project/reference: median {statistics.median(project) / statistics.median(reference):.3f}"
+          f"  min {min(project) / min(reference):.3f}")
+
+
+def benchmark_kedro_run(repeats: int, kedro_args: list[str]) -> None:
+    """Time whole cold `kedro run`s and their peak memory (of the process tree's largest)."""
+    runs = []
+    env = {**os.environ, "KEDRO_DISABLE_TELEMETRY": "1"}
+    for repeat in range(repeats):
+        start = time.perf_counter()
+        process = subprocess.Popen(
+            [sys.executable, "-m", "kedro", "run", *kedro_args], cwd=PROJECT_ROOT, env=env,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        _, status, usage = os.wait4(process.pid, 0)
+        seconds = time.perf_counter() - start
+        if os.waitstatus_to_exitcode(status) != 0:
+            raise SystemExit(f"kedro run {' '.join(kedro_args)} failed")
+        runs.append({"seconds": seconds, "peak_rss_mb": usage.ru_maxrss / 1024})
+        print(f"  run {repeat + 1}/{repeats}: {seconds:.1f} s, peak RSS {usage.ru_maxrss / 1024:.0f} MB", flush=True)
+    print(f"\ncold `kedro run {' '.join(kedro_args)}`, {repeats} runs")
+    print(_summary("kedro run", runs, None))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--mode", choices=["training", "kedro-run"], default="training")
+    parser.add_argument("--steps", type=int, default=20_000, help="training steps per run")
+    parser.add_argument("--repeats", type=int, default=3, help="runs per implementation")
+    parser.add_argument("--kedro-args", nargs="*", default=[], help="extra `kedro run` arguments")
+    parser.add_argument("--child", choices=["reference", "project"], help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        _child(args.child, args.steps)
+    elif args.mode == "training":
+        benchmark_training(args.steps, args.repeats)
+    else:
+        benchmark_kedro_run(args.repeats, args.kedro_args)
+
+
+if __name__ == "__main__":
+    main()
