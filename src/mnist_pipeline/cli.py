@@ -8,6 +8,8 @@ with its message and exit code 1 instead of a traceback.
 
 from __future__ import annotations
 
+import signal
+
 import click
 from kedro.framework.cli.project import run as kedro_run
 
@@ -19,11 +21,32 @@ def cli() -> None:
     """Commands of the mnist-pipeline project."""
 
 
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def _end_active_mlflow_run(status: str) -> None:
+    import mlflow  # noqa: PLC0415
+
+    if mlflow.active_run() is not None:
+        mlflow.end_run(status=status)
+
+
 @cli.command(name="run", params=kedro_run.params, help=kedro_run.help)
 def run(**kwargs) -> None:
     """Run the pipeline (see ``kedro run --help``)."""
+    # SIGTERM (a scheduler, `kill`) is handled like Ctrl-C: the MLflow run is closed as
+    # KILLED instead of being left RUNNING, and training resumes on the next run.
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         kedro_run.callback(**kwargs)
+    except KeyboardInterrupt:
+        _end_active_mlflow_run("KILLED")
+        click.secho(
+            "Interrupted. The MLflow run is marked KILLED; `kedro run` resumes training from "
+            "its last checkpoint.", err=True, fg="yellow",
+        )
+        raise SystemExit(130) from None
     except Exception as exc:
         problem = find_user_facing(exc)
         if problem is None:

@@ -1,4 +1,12 @@
-"""Project hooks: tie an evaluation to the model it evaluates.
+"""Project hooks: check parameters before any work; tie an evaluation to its model.
+
+``ParameterCheckHook`` runs before the pipeline (and before kedro-mlflow opens a run): a
+setting that cannot work stops the run with one message, no data read, no run recorded.
+
+``RunLockHook`` lets one ``kedro run`` at a time work in a project: a second one stops at
+once with a message. Holding the lock also proves that any MLflow run of this project
+still marked RUNNING belongs to a process that died (``kill -9``, a crash): those are
+marked KILLED, so the store never keeps phantom running runs.
 
 ``kedro run --pipeline=evaluate`` loads the latest version of ``mnist_model``. Kedro names
 a version after the session that saved it, and kedro-mlflow tags each MLflow run with its
@@ -9,13 +17,15 @@ it. That link is recorded on the evaluation's run as tag ``training_run_id``.
 from __future__ import annotations
 
 import logging
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import Any
 
+from filelock import FileLock, Timeout
 from kedro.framework.hooks import hook_impl
 from kedro.io.core import VersionNotFoundError
 
 from mnist_pipeline.errors import UserFacingError
+from mnist_pipeline.parameters import check_parameters
 
 logger = logging.getLogger(__name__)
 
@@ -24,6 +34,106 @@ MODEL_DATASET = "mnist_model"
 
 class ModelNotTrainedError(UserFacingError, RuntimeError):
     """A pipeline needs a trained model and there is none yet."""
+
+
+class ParameterCheckHook:
+    """Stop a run whose parameters cannot work, before any data is read."""
+
+    @hook_impl(tryfirst=True)
+    def before_pipeline_run(self, run_params: dict[str, Any], pipeline, catalog) -> None:
+        """Check the parameter namespaces the pipeline uses (``params:<namespace>...``)."""
+        namespaces = {
+            name.removeprefix("params:").split(".")[0]
+            for name in pipeline.inputs()
+            if name.startswith("params:")
+        }
+        if not namespaces:
+            return
+        parameters = catalog.get("parameters").load()  # the merged parameters, not data
+        check_parameters(parameters, namespaces, _training_file_examples(catalog))
+
+
+class ConcurrentRunError(UserFacingError, RuntimeError):
+    """Another ``kedro run`` holds this project's run lock."""
+
+
+class RunLockHook:
+    """One ``kedro run`` at a time per project; clean up runs of dead processes."""
+
+    LOCK_FILE = "data/.kedro-run.lock"
+
+    def __init__(self) -> None:
+        """No lock held yet."""
+        self._lock: FileLock | None = None
+        self._project_path: str | None = None
+
+    @hook_impl
+    def after_context_created(self, context) -> None:
+        """Remember the project folder (the lock file lives in its ``data/``)."""
+        self._project_path = str(context.project_path)
+
+    @hook_impl(tryfirst=True)
+    def before_pipeline_run(self, run_params: dict[str, Any]) -> None:
+        """Take the lock or stop at once; then mark runs of dead processes KILLED."""
+        project = Path(self._project_path or run_params.get("project_path") or ".")
+        lock_path = project / self.LOCK_FILE
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(str(lock_path))
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            raise ConcurrentRunError(
+                f"Another `kedro run` is in progress in this project (it holds {lock_path}); "
+                "wait for it to finish, then run again."
+            ) from None
+        self._lock = lock
+        _mark_dead_runs_killed(str(project))
+
+    @hook_impl(trylast=True)
+    def after_pipeline_run(self) -> None:
+        """Release the lock."""
+        self._release()
+
+    @hook_impl(trylast=True)
+    def on_pipeline_error(self) -> None:
+        """Release the lock (the process may go on, e.g. in a notebook)."""
+        self._release()
+
+    def _release(self) -> None:
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
+
+
+def _mark_dead_runs_killed(project_path: str) -> None:
+    """Runs of this project left RUNNING by a process that died are KILLED, not running."""
+    import mlflow  # noqa: PLC0415
+
+    try:
+        runs = mlflow.search_runs(
+            search_all_experiments=True,
+            filter_string=f"attributes.status = 'RUNNING' and tags.project_path = '{project_path}'",
+            output_format="list",
+        )
+    except Exception as exc:  # noqa: BLE001 (a store we cannot read is reported by the run)
+        logger.debug("Could not look for interrupted MLflow runs: %s", exc)
+        return
+    client = mlflow.MlflowClient()
+    for run in runs:
+        client.set_terminated(run.info.run_id, status="KILLED")
+        logger.warning(
+            "MLflow run %s ('%s') was left RUNNING by an interrupted process: marked KILLED.",
+            run.info.run_id, run.info.run_name,
+        )
+
+
+def _training_file_examples(catalog) -> int | None:
+    """How many examples the raw training labels file declares, from its header alone."""
+    if "raw_train_labels" not in catalog:
+        return None
+    dataset = catalog.get("raw_train_labels")
+    shape = dataset.peek_shape() if hasattr(dataset, "peek_shape") else None
+    return shape[0] if shape else None
 
 
 class ModelLineageHook:

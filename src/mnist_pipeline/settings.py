@@ -4,9 +4,11 @@ kedro-mlflow's hooks register themselves through its entry point; the MLflow set
 in ``conf/base/mlflow.yml``.
 """
 
-from mnist_pipeline.hooks import ModelLineageHook  # noqa: E402
+from mnist_pipeline.hooks import ModelLineageHook, ParameterCheckHook, RunLockHook
 
-HOOKS = (ModelLineageHook(),)
+# Pluggy calls hooks in reverse order of registration: parameters are checked first,
+# then the run lock is taken, then the model is looked up (all before kedro-mlflow's run).
+HOOKS = (ModelLineageHook(), RunLockHook(), ParameterCheckHook())
 
 CONFIG_LOADER_ARGS = {
     "base_env": "base",

@@ -6,13 +6,17 @@ TensorFlow or MLflow import them only when used, so loading the catalog stays fa
 
 from .checkpoint_dataset import TensorFlowCheckpointDataset
 from .idx_dataset import ChecksumError, IDXDataset
+from .mlflow_tags_dataset import MlflowTagsDataset
 from .numpy_dataset import NumpyDataset
+from .training_checkpoints_dataset import TrainingCheckpointsDataset
 
 __all__ = [
     "ChecksumError",
     "IDXDataset",
+    "MlflowTagsDataset",
     "NumpyDataset",
     "TensorFlowCheckpointDataset",
+    "TrainingCheckpointsDataset",
 ]
 
 

@@ -31,6 +31,7 @@ class TrainingConfig:
     moving_average_decay: float = 0.99
     eval_every: int = 1000
     seed: int = 3  # conf/base/parameters_train.yml is what runs use; kept equal here
+    resume: bool = True
 
     @classmethod
     def from_params(cls, params: Mapping[str, Any], prefix: str = "train") -> TrainingConfig:
@@ -85,8 +86,9 @@ class TrainingConfig:
         real("learning_rate_decay", 0.0, 1.0, True, False)
         real("regularization_rate", 0.0, math.inf, False, True)
         real("moving_average_decay", 0.0, 1.0, False, True)
-        if not isinstance(self.staircase, bool):
-            fail("staircase", "true or false")
+        for key in ("staircase", "resume"):
+            if not isinstance(getattr(self, key), bool):
+                fail(key, "true or false")
 
     def check_against_data(self, num_train_examples: int, prefix: str = "train") -> None:
         """Checks that need the size of the training set."""

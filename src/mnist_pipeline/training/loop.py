@@ -11,6 +11,7 @@ import pandas as pd
 import tensorflow as tf
 
 from .batches import EpochShuffler
+from .checkpoints import Resumed, TrainingCheckpoints, training_fingerprint
 from .config import TrainingConfig
 from .mlp import AveragedMLP
 from .schedules import ema_decays, learning_rates
@@ -27,6 +28,7 @@ class TrainingResult:
     state: dict[str, np.ndarray]
     history: pd.DataFrame
     test_accuracy: float
+    resumed: Resumed | None = None
 
 
 def evaluation_steps(steps: int, eval_every: int) -> list[int]:
@@ -42,13 +44,14 @@ def _class_ids(one_hot: np.ndarray) -> tf.Tensor:
 class _Progress:
     """One log line per evaluation with rate and time left: readable in CI logs."""
 
-    def __init__(self, total_steps: int) -> None:
+    def __init__(self, total_steps: int, first_step: int = 0) -> None:
         self.total_steps = total_steps
+        self.first_step = first_step
         self.start = time.perf_counter()
 
     def line(self, step: int) -> str:
         elapsed = time.perf_counter() - self.start
-        rate = step / elapsed if elapsed > 0 else 0.0
+        rate = (step - self.first_step) / elapsed if elapsed > 0 else 0.0
         remaining = (self.total_steps - step) / rate if rate > 0 else float("nan")
         return (
             f"[{step}/{self.total_steps} steps, {100 * step / self.total_steps:.0f}%, "
@@ -64,11 +67,17 @@ def train(  # noqa: PLR0913
     x_test: np.ndarray,
     y_test: np.ndarray,
     config: TrainingConfig,
+    checkpoints: TrainingCheckpoints | None = None,
 ) -> TrainingResult:
     """Train the averaged MLP as the seed does and return its final state and history.
 
     ``y_*`` are one-hot. The learning rate decays over ``config.decay_steps`` steps, or
     over the number of training examples when that is ``None`` (the seed's choice).
+
+    With ``checkpoints``, the state is saved at every evaluation step and a run resumes
+    from the newest matching checkpoint (unless ``config.resume`` is false). Batches,
+    learning rates and EMA decays depend only on the step and the seed, so a resumed run
+    ends with exactly the metrics of an uninterrupted one.
     """
     config.check_against_data(len(x_train))
     tf.config.experimental.enable_op_determinism()
@@ -86,11 +95,21 @@ def train(  # noqa: PLR0913
             config.staircase,
         )
 
-    rows = []
-    progress = _Progress(config.steps)
-    eval_points = evaluation_steps(config.steps, config.eval_every)
-    step, train_loss = 0, float("nan")
-    for point in eval_points:
+    rows: list[tuple] = []
+    step, train_loss, resumed = 0, float("nan"), None
+    if checkpoints is not None:
+        fingerprint = training_fingerprint(config, x_train, y_train, x_val, y_val)
+        if not config.resume and checkpoints.directory.exists():
+            checkpoints.set_aside("train.resume is false")
+        if config.resume:
+            resumed = checkpoints.restore(model, fingerprint, config.steps)
+        if resumed is not None:
+            step, rows = resumed.step, resumed.history
+
+    progress = _Progress(config.steps, first_step=step)
+    for point in evaluation_steps(config.steps, config.eval_every):
+        if point < step or (point == step and rows):
+            continue  # done before the interruption
         if point > step:
             steps = np.arange(step, point)
             train_loss = float(
@@ -109,6 +128,8 @@ def train(  # noqa: PLR0913
             "After %d training step(s), validation accuracy using average model is %g %s",
             step, accuracy, progress.line(step),
         )
+        if checkpoints is not None and 0 < step < config.steps:
+            checkpoints.save(model, step, rows, fingerprint)
 
     test_accuracy = float(
         model.averaged_accuracy(tf.constant(x_test, tf.float32), _class_ids(y_test))
@@ -117,4 +138,6 @@ def train(  # noqa: PLR0913
         "After %d training step(s), test accuracy using average model is %g", step, test_accuracy
     )
     history = pd.DataFrame(rows, columns=HISTORY_COLUMNS)
-    return TrainingResult(state=model.state(), history=history, test_accuracy=test_accuracy)
+    if checkpoints is not None:
+        checkpoints.clear()
+    return TrainingResult(model.state(), history, test_accuracy, resumed)

@@ -22,20 +22,29 @@ def train_averaged_mlp(  # noqa: PLR0913
     y_val: np.ndarray,
     x_test: np.ndarray,
     y_test: np.ndarray,
+    checkpoints: Any,
     parameters: dict[str, Any],
-) -> tuple[dict[str, np.ndarray], pd.DataFrame, float]:
+) -> tuple[dict[str, np.ndarray], pd.DataFrame, float, dict[str, str]]:
     """Train the seed's MLP with SGD, decay, L2 and a moving average of the weights.
+
+    ``checkpoints`` (from the catalog) is where training checkpoints itself at every
+    evaluation step, and whence an interrupted run resumes.
 
     Returns:
         The final checkpoint state (weights, averages, global step), the history of
-        validation accuracy / training loss / learning rate at each evaluation step, and
-        the averaged model's test accuracy.
+        validation accuracy / training loss / learning rate at each evaluation step, the
+        averaged model's test accuracy, and run tags naming the run it resumed, if any.
     """
     from mnist_pipeline.training.loop import train  # noqa: PLC0415 (TensorFlow)
 
     config = TrainingConfig.from_params(parameters)
-    result = train(x_train, y_train, x_val, y_val, x_test, y_test, config)
-    return result.state, result.history, result.test_accuracy
+    result = train(x_train, y_train, x_val, y_val, x_test, y_test, config, checkpoints)
+    tags = {}
+    if result.resumed is not None:
+        tags = {"resumed_from_step": str(result.resumed.step)}
+        if result.resumed.run_id:
+            tags["resumed_from_run_id"] = result.resumed.run_id
+    return result.state, result.history, result.test_accuracy, tags
 
 
 def build_averaged_model(checkpoint: dict[str, np.ndarray]) -> Any:

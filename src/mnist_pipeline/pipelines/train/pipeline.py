@@ -16,8 +16,11 @@ def create_pipeline(**kwargs) -> Pipeline:
         [
             node(
                 train_averaged_mlp,
-                inputs=["x_train", "y_train", "x_val", "y_val", "x_test", "y_test", "params:train"],
-                outputs=["training_checkpoint", "training_history", "test_accuracy"],
+                inputs=[
+                    "x_train", "y_train", "x_val", "y_val", "x_test", "y_test",
+                    "training_checkpoints", "params:train",
+                ],
+                outputs=["training_checkpoint", "training_history", "test_accuracy", "training_tags"],
                 name="train_averaged_mlp",
             ),
             node(

@@ -1,0 +1,52 @@
+"""The folder of periodic training checkpoints, handed to the train node as an object.
+
+Training must write checkpoints *while* it runs (a node's outputs are saved only when it
+returns), so the catalog gives the node a handle on the folder instead of data: where it
+is and how many to keep stay configuration, and the node never builds a path itself.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from kedro.io import AbstractDataset, DatasetError
+
+
+class TrainingCheckpointsDataset(AbstractDataset[None, Any]):
+    """``load`` returns a :class:`~mnist_pipeline.training.checkpoints.TrainingCheckpoints`."""
+
+    def __init__(
+        self, directory: str, max_to_keep: int = 3, metadata: dict[str, Any] | None = None
+    ) -> None:
+        """Create the dataset.
+
+        Args:
+            directory: The checkpoint folder (created when the first checkpoint is saved).
+            max_to_keep: How many of the newest checkpoints to keep.
+            metadata: Free-form metadata (e.g. for kedro-viz); ignored by Kedro.
+        """
+        self._directory = PurePosixPath(directory)
+        self._max_to_keep = int(max_to_keep)
+        self.metadata = metadata
+
+    def _describe(self) -> dict[str, Any]:
+        return {"directory": str(self._directory), "max_to_keep": self._max_to_keep}
+
+    def _exists(self) -> bool:
+        return Path(self._directory).is_dir()
+
+    def load(self) -> Any:
+        """A handle on the folder, naming the active MLflow run as the writer."""
+        import mlflow  # noqa: PLC0415 (already imported by kedro-mlflow)
+
+        from mnist_pipeline.training.checkpoints import TrainingCheckpoints  # noqa: PLC0415
+
+        run = mlflow.active_run()
+        return TrainingCheckpoints(
+            self._directory, self._max_to_keep, run_id=run.info.run_id if run else None
+        )
+
+    def save(self, data: Any) -> None:
+        """Checkpoints are written by training itself, never through the catalog."""
+        raise DatasetError(f"{self._directory} is written by training itself, not saved to")
