@@ -1,19 +1,25 @@
 """Project CLI: Kedro's own ``kedro run``, with expected failures shown as one message.
 
 Kedro's CLI loads ``<package>.cli`` and lets its commands override the built-in ones;
-this ``run`` takes exactly the built-in options and behaves the same, except that a
-:class:`~mnist_pipeline.errors.UserFacingError` (a bad file or setting) ends the run
-with its message and exit code 1 instead of a traceback.
+this ``run`` takes exactly the built-in options and behaves the same, except that:
+
+- it holds the project's run lock (:mod:`mnist_pipeline.run_lock`): one run at a time;
+- a :class:`~mnist_pipeline.errors.UserFacingError` (a bad file or setting, a concurrent
+  run) ends the run with its message and exit code 1 instead of a traceback;
+- Ctrl-C and SIGTERM close the MLflow run as KILLED (exit code 130).
 """
 
 from __future__ import annotations
 
 import signal
+from pathlib import Path
 
 import click
 from kedro.framework.cli.project import run as kedro_run
+from kedro.utils import find_kedro_project
 
 from mnist_pipeline.errors import find_user_facing
+from mnist_pipeline.run_lock import exclusive_run
 
 
 @click.group(name="mnist-pipeline")
@@ -25,10 +31,12 @@ def _interrupt(signum, frame) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 
 
-def _end_active_mlflow_run(status: str) -> None:
+def _end_active_mlflow_runs(status: str) -> None:
+    """End every run on MLflow's stack (kedro-mlflow may have pushed the same run twice;
+    one left there would be closed as FINISHED by MLflow's exit handler)."""
     import mlflow  # noqa: PLC0415
 
-    if mlflow.active_run() is not None:
+    while mlflow.active_run() is not None:
         mlflow.end_run(status=status)
 
 
@@ -39,9 +47,10 @@ def run(**kwargs) -> None:
     # KILLED instead of being left RUNNING, and training resumes on the next run.
     signal.signal(signal.SIGTERM, _interrupt)
     try:
-        kedro_run.callback(**kwargs)
+        with exclusive_run(find_kedro_project(Path.cwd()) or Path.cwd()):
+            kedro_run.callback(**kwargs)
     except KeyboardInterrupt:
-        _end_active_mlflow_run("KILLED")
+        _end_active_mlflow_runs("KILLED")
         click.secho(
             "Interrupted. The MLflow run is marked KILLED; `kedro run` resumes training from "
             "its last checkpoint.", err=True, fg="yellow",

@@ -3,10 +3,10 @@
 ``ParameterCheckHook`` runs before the pipeline (and before kedro-mlflow opens a run): a
 setting that cannot work stops the run with one message, no data read, no run recorded.
 
-``RunLockHook`` lets one ``kedro run`` at a time work in a project: a second one stops at
-once with a message. Holding the lock also proves that any MLflow run of this project
-still marked RUNNING belongs to a process that died (``kill -9``, a crash): those are
-marked KILLED, so the store never keeps phantom running runs.
+``InterruptedRunsHook``: while ``kedro run`` holds the project's run lock
+(:mod:`mnist_pipeline.run_lock`), any MLflow run of this project still marked RUNNING
+belongs to a process that died (``kill -9``, a crash); it is marked KILLED, so the store
+never keeps phantom running runs.
 
 ``kedro run --pipeline=evaluate`` loads the latest version of ``mnist_model``. Kedro names
 a version after the session that saved it, and kedro-mlflow tags each MLflow run with its
@@ -17,15 +17,15 @@ it. That link is recorded on the evaluation's run as tag ``training_run_id``.
 from __future__ import annotations
 
 import logging
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 from typing import Any
 
-from filelock import FileLock, Timeout
 from kedro.framework.hooks import hook_impl
 from kedro.io.core import VersionNotFoundError
 
 from mnist_pipeline.errors import UserFacingError
 from mnist_pipeline.parameters import check_parameters
+from mnist_pipeline.run_lock import held_for
 
 logger = logging.getLogger(__name__)
 
@@ -53,56 +53,15 @@ class ParameterCheckHook:
         check_parameters(parameters, namespaces, _training_file_examples(catalog))
 
 
-class ConcurrentRunError(UserFacingError, RuntimeError):
-    """Another ``kedro run`` holds this project's run lock."""
-
-
-class RunLockHook:
-    """One ``kedro run`` at a time per project; clean up runs of dead processes."""
-
-    LOCK_FILE = "data/.kedro-run.lock"
-
-    def __init__(self) -> None:
-        """No lock held yet."""
-        self._lock: FileLock | None = None
-        self._project_path: str | None = None
+class InterruptedRunsHook:
+    """Mark MLflow runs of this project that died while RUNNING as KILLED."""
 
     @hook_impl
-    def after_context_created(self, context) -> None:
-        """Remember the project folder (the lock file lives in its ``data/``)."""
-        self._project_path = str(context.project_path)
-
-    @hook_impl(tryfirst=True)
-    def before_pipeline_run(self, run_params: dict[str, Any]) -> None:
-        """Take the lock or stop at once; then mark runs of dead processes KILLED."""
-        project = Path(self._project_path or run_params.get("project_path") or ".")
-        lock_path = project / self.LOCK_FILE
-        lock_path.parent.mkdir(parents=True, exist_ok=True)
-        lock = FileLock(str(lock_path))
-        try:
-            lock.acquire(timeout=0)
-        except Timeout:
-            raise ConcurrentRunError(
-                f"Another `kedro run` is in progress in this project (it holds {lock_path}); "
-                "wait for it to finish, then run again."
-            ) from None
-        self._lock = lock
-        _mark_dead_runs_killed(str(project))
-
-    @hook_impl(trylast=True)
-    def after_pipeline_run(self) -> None:
-        """Release the lock."""
-        self._release()
-
-    @hook_impl(trylast=True)
-    def on_pipeline_error(self) -> None:
-        """Release the lock (the process may go on, e.g. in a notebook)."""
-        self._release()
-
-    def _release(self) -> None:
-        if self._lock is not None:
-            self._lock.release()
-            self._lock = None
+    def before_pipeline_run(self) -> None:
+        """Only under the run lock can a RUNNING run be known to be dead."""
+        project = held_for()
+        if project is not None:
+            _mark_dead_runs_killed(str(project))
 
 
 def _mark_dead_runs_killed(project_path: str) -> None:

@@ -4,11 +4,11 @@ kedro-mlflow's hooks register themselves through its entry point; the MLflow set
 in ``conf/base/mlflow.yml``.
 """
 
-from mnist_pipeline.hooks import ModelLineageHook, ParameterCheckHook, RunLockHook
+from mnist_pipeline.hooks import InterruptedRunsHook, ModelLineageHook, ParameterCheckHook
 
-# Pluggy calls hooks in reverse order of registration: parameters are checked first,
-# then the run lock is taken, then the model is looked up (all before kedro-mlflow's run).
-HOOKS = (ModelLineageHook(), RunLockHook(), ParameterCheckHook())
+# Pluggy calls hooks in reverse order of registration: parameters are checked first, then
+# the model is looked up (both before kedro-mlflow opens its run).
+HOOKS = (InterruptedRunsHook(), ModelLineageHook(), ParameterCheckHook())
 
 CONFIG_LOADER_ARGS = {
     "base_env": "base",

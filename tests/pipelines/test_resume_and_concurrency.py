@@ -1,0 +1,139 @@
+"""Nothing lost: kill -9 and resume, SIGTERM, fingerprint mismatch, concurrent runs."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ..conftest import make_split
+from ..project import copy_project, mlflow_store, run_kedro, write_model_input
+
+pytestmark = pytest.mark.slow
+
+STEPS, EVERY = 3000, 500
+PARAMS = f"train.steps={STEPS},train.eval_every={EVERY},train.batch_size=50,train.seed=5"
+CHECKPOINTS = Path("data") / "06_models" / "training_checkpoints"
+
+
+def _model_input() -> dict[str, np.ndarray]:
+    arrays = {}
+    for split, (n, seed) in {"train": (1000, 1), "val": (200, 2), "test": (200, 3)}.items():
+        images, labels = make_split(n, seed)
+        arrays[f"x_{split}"] = images.reshape(n, -1).astype(np.float32) / 255
+        arrays[f"y_{split}"] = np.eye(10, dtype=np.float32)[labels]
+    return arrays
+
+
+def _start_kedro(project: Path, *args: str) -> subprocess.Popen:
+    env = {**os.environ, "KEDRO_DISABLE_TELEMETRY": "1", "COLUMNS": "200"}
+    log = open(project / f"kedro-{time.monotonic_ns()}.log", "w")  # noqa: SIM115
+    return subprocess.Popen(  # noqa: S603
+        [sys.executable, "-m", "kedro", "run", *args], cwd=project, env=env,
+        stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+
+
+def _wait_for_checkpoints(project: Path, process: subprocess.Popen, count: int) -> None:
+    deadline = time.monotonic() + 300
+    while len(list((project / CHECKPOINTS).glob("ckpt-*.json"))) < count:
+        assert process.poll() is None, "training ended before it could be interrupted"
+        assert time.monotonic() < deadline, "no checkpoints appeared"
+        time.sleep(0.05)
+
+
+def _interrupt(project: Path, sig: int) -> subprocess.Popen:
+    """Start training, wait for its second checkpoint, send ``sig`` to the whole group."""
+    process = _start_kedro(project, "--pipeline=train", f"--params={PARAMS}")
+    _wait_for_checkpoints(project, process, 2)
+    os.killpg(process.pid, sig)
+    process.wait(timeout=60)
+    return process
+
+
+def _series(client, run, key="val_accuracy"):
+    return sorted((m.step, m.value) for m in client.get_metric_history(run.info.run_id, key))
+
+
+@pytest.fixture
+def project(tmp_path):
+    root = copy_project(tmp_path / "project")
+    write_model_input(root, _model_input())
+    return root
+
+
+def test_sigkill_then_rerun_resumes_and_ends_like_an_uninterrupted_run(project):
+    killed = _interrupt(project, signal.SIGKILL)
+    assert killed.returncode == -signal.SIGKILL
+    _, (interrupted,) = mlflow_store(project)
+    assert interrupted.info.status == "RUNNING"  # nobody could close it
+
+    resumed = run_kedro(project, "run", "--pipeline=train", f"--params={PARAMS}")
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    log = resumed.stdout + resumed.stderr
+    assert "Resuming training from step" in log
+    assert f"marked KILLED" in log
+    assert not (project / CHECKPOINTS).exists()  # cleared once training completed
+
+    fresh = run_kedro(project, "run", "--pipeline=train", f"--params={PARAMS}")
+    assert fresh.returncode == 0
+    assert "Resuming" not in fresh.stdout + fresh.stderr
+
+    client, (uninterrupted, resumed_run, interrupted) = mlflow_store(project)
+    assert client.get_run(interrupted.info.run_id).info.status == "KILLED"
+    assert resumed_run.data.tags["resumed_from_run_id"] == interrupted.info.run_id
+    assert int(resumed_run.data.tags["resumed_from_step"]) >= 2 * EVERY
+    assert _series(client, resumed_run) == _series(client, uninterrupted)
+    assert _series(client, resumed_run, "train_loss") == _series(client, uninterrupted, "train_loss")
+    assert len(_series(client, resumed_run)) == STEPS // EVERY + 1
+    assert resumed_run.data.metrics["test_accuracy"] == uninterrupted.data.metrics["test_accuracy"]
+
+
+def test_sigterm_closes_the_run_as_killed_and_keeps_checkpoints(project):
+    stopped = _interrupt(project, signal.SIGTERM)
+    assert stopped.returncode == 130
+    _, (run,) = mlflow_store(project)
+    assert run.info.status == "KILLED"
+    assert list((project / CHECKPOINTS).glob("ckpt-*.index"))
+
+
+def test_checkpoint_of_other_settings_is_set_aside_not_resumed(project):
+    _interrupt(project, signal.SIGKILL)
+    other = PARAMS + ",train.learning_rate_base=0.5"
+    result = run_kedro(project, "run", "--pipeline=train", f"--params={other}")
+    assert result.returncode == 0, result.stderr[-3000:]
+    log = result.stdout + result.stderr
+    assert "Resuming" not in log
+    assert "made with other settings (train.learning_rate_base: 0.8 -> 0.5)" in log
+    set_aside = list((project / CHECKPOINTS.parent).glob("training_checkpoints.set-aside-*"))
+    assert len(set_aside) == 1 and list(set_aside[0].glob("ckpt-*.index"))
+
+
+def test_resume_false_starts_afresh(project):
+    _interrupt(project, signal.SIGKILL)
+    result = run_kedro(project, "run", "--pipeline=train", f"--params={PARAMS},train.resume=false")
+    assert result.returncode == 0, result.stderr[-3000:]
+    log = result.stdout + result.stderr
+    assert "Resuming" not in log and "train.resume is false" in log
+    _, runs = mlflow_store(project)
+    assert "resumed_from_run_id" not in runs[0].data.tags
+
+
+def test_two_runs_at_once_one_finishes_the_other_stops_with_a_message(project):
+    runs = [_start_kedro(project, "--pipeline=train", f"--params={PARAMS}") for _ in range(2)]
+    codes = sorted(run.wait(timeout=300) for run in runs)
+    assert codes == [0, 1]
+    outputs = [p.read_text() for p in sorted(project.glob("kedro-*.log"))]
+    stopped = [text for text in outputs if "Another `kedro run` is in progress" in text]
+    assert len(stopped) == 1 and "Traceback" not in stopped[0]
+    assert "Loading data from" not in stopped[0]
+    client, runs = mlflow_store(project)  # the store stays readable
+    assert [run.info.status for run in runs] == ["FINISHED"]
+    versions = list((project / "data" / "06_models" / "mnist_mlp.keras").iterdir())
+    assert len(versions) == 1
