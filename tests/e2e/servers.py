@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -15,11 +16,22 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def free_port(low: int = 20000, high: int = 49151) -> int:
+    """A TCP port on 127.0.0.1 in [low, high] that nothing listens on right now.
+
+    kedro-viz refuses ports above 49151 (the registered range), where the OS's own
+    ephemeral choice often lands, so the port is drawn from a range instead.
+    """
+    rng = random.Random()
+    for _ in range(200):
+        port = rng.randint(low, high)
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in {low}..{high}")
 
 
 def get_json(url: str, timeout: float = 10) -> dict:
@@ -46,7 +58,7 @@ def running_server(
     Both kedro-viz and the MLflow server start children (workers, reloaders), so the
     whole process group is stopped, first with SIGTERM, then SIGKILL.
     """
-    log = open(cwd / f"server-{free_port()}.log", "w")  # noqa: SIM115 (closed below)
+    log = open(cwd / f"server-{Path(command[0]).name}-{time.monotonic_ns()}.log", "w")  # noqa: SIM115
     process = subprocess.Popen(  # noqa: S603
         list(command), cwd=cwd, env={**os.environ, **(env or {})},
         stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
