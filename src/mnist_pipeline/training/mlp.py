@@ -99,6 +99,12 @@ class AveragedMLP(tf.Module):
     ) -> tf.Tensor:
         """Run ``len(batch_indices)`` SGD + EMA steps; return their mean loss.
 
+        The gradients are written out rather than taken with ``GradientTape``: the fused
+        softmax cross-entropy kernel already returns d(loss)/d(logits), and each update
+        is one ``ApplyGradientDescent`` kernel, which saves a third of the per-step
+        element-wise passes over the weights. ``tests/training/test_mlp.py`` checks the
+        step against a NumPy computation of the same formulas.
+
         Args:
             x: All training inputs, (examples, features) float32, resident.
             labels: All training labels as class ids, (examples,) int32.
@@ -106,21 +112,41 @@ class AveragedMLP(tf.Module):
             learning_rates: (steps,) float32, the rate of each step.
             ema_decays: (steps,) float32, the moving-average decay after each step.
         """
+        weights1, biases1, weights2, biases2 = self.variables_
+        reg = self._regularization_rate
         num_steps = tf.shape(batch_indices)[0]
+        batch_size = tf.cast(tf.shape(batch_indices)[1], tf.float32)
         total = tf.constant(0.0, tf.float32)
         for i in tf.range(num_steps):
             rows = batch_indices[i]
             batch_x = tf.gather(x, rows)
-            batch_labels = tf.gather(labels, rows)
-            with tf.GradientTape() as tape:
-                loss = self.loss(batch_x, batch_labels)
-            gradients = tape.gradient(loss, self.variables_)
+            hidden = tf.nn.relu(tf.matmul(batch_x, weights1) + biases1)
+            logits = tf.matmul(hidden, weights2) + biases2
+            cross_entropy, d_logits = tf.raw_ops.SparseSoftmaxCrossEntropyWithLogits(
+                features=logits, labels=tf.gather(labels, rows)
+            )
+            l2 = tf.nn.l2_loss(weights1) + tf.nn.l2_loss(weights2)
+            total += tf.reduce_mean(cross_entropy) + reg * l2
+            d_logits /= batch_size  # the loss is the batch mean
+            d_hidden = tf.raw_ops.ReluGrad(
+                gradients=tf.matmul(d_logits, weights2, transpose_b=True), features=hidden
+            )
+            gradients = (
+                tf.matmul(batch_x, d_hidden, transpose_a=True) + reg * weights1,
+                tf.reduce_sum(d_hidden, axis=0),
+                tf.matmul(hidden, d_logits, transpose_a=True) + reg * weights2,
+                tf.reduce_sum(d_logits, axis=0),
+            )
             for variable, gradient in zip(self.variables_, gradients):
-                variable.assign_sub(learning_rates[i] * gradient)
+                tf.raw_ops.ResourceApplyGradientDescent(
+                    var=variable.handle, alpha=learning_rates[i], delta=gradient
+                )
+            # shadow -= (1 - decay) * (shadow - variable), after the SGD step
             keep = 1.0 - ema_decays[i]
             for shadow, variable in zip(self.shadows, self.variables_):
-                shadow.assign_sub(keep * (shadow - variable))
-            total += loss
+                tf.raw_ops.ResourceApplyGradientDescent(
+                    var=shadow.handle, alpha=keep, delta=shadow - variable
+                )
         self.global_step.assign_add(tf.cast(num_steps, tf.int64))
         return total / tf.cast(num_steps, tf.float32)
 
