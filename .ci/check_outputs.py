@@ -22,17 +22,22 @@ def check_model_input() -> None:
     print("model input OK:", {n: load(n).shape for n in ("x_train", "y_train", "x_val", "x_test")})
 
 
-def check_tracking(min_test_accuracy: float) -> None:
-    """The newest `__default__` run: finished, with test accuracy and its artifacts."""
+def _newest_run(name: str):
+    """A client on the project's store and its newest run named ``name``."""
     import mlflow
 
     client = mlflow.MlflowClient(tracking_uri="sqlite:///mlflow.db")
     experiments = [e.experiment_id for e in client.search_experiments()]
     runs = client.search_runs(
-        experiments, "tags.`mlflow.runName` = '__default__'", order_by=["attributes.start_time DESC"]
+        experiments, f"tags.`mlflow.runName` = '{name}'", order_by=["attributes.start_time DESC"]
     )
-    assert runs, "no __default__ run in mlflow.db"
-    run = runs[0]
+    assert runs, f"no {name} run in mlflow.db"
+    return client, runs[0]
+
+
+def check_tracking(min_test_accuracy: float) -> None:
+    """The newest `__default__` run: finished, with test accuracy and its artifacts."""
+    client, run = _newest_run("__default__")
     accuracy = run.data.metrics["test_accuracy"]
     steps = sorted(m.step for m in client.get_metric_history(run.info.run_id, "val_accuracy"))
     artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
@@ -48,15 +53,7 @@ def check_tracking(min_test_accuracy: float) -> None:
 
 def check_evaluation() -> None:
     """The newest `evaluate` run: same accuracy as its training run, tagged, with reports."""
-    import mlflow
-
-    client = mlflow.MlflowClient(tracking_uri="sqlite:///mlflow.db")
-    experiments = [e.experiment_id for e in client.search_experiments()]
-    runs = client.search_runs(
-        experiments, "tags.`mlflow.runName` = 'evaluate'", order_by=["attributes.start_time DESC"]
-    )
-    assert runs, "no evaluate run in mlflow.db"
-    evaluation = runs[0]
+    client, evaluation = _newest_run("evaluate")
     training = client.get_run(evaluation.data.tags["training_run_id"])
     ours, theirs = evaluation.data.metrics["test_accuracy"], training.data.metrics["test_accuracy"]
     artifacts = sorted(

@@ -45,6 +45,16 @@ def make_split(n: int, seed: int, size: int = 28, num_classes: int = 10):
     return images, labels
 
 
+def model_input(train: int, val: int, test: int) -> dict[str, np.ndarray]:
+    """``x_train`` ... ``y_test`` as ``preprocess`` makes them, from :func:`make_split` data."""
+    arrays = {}
+    for seed, (split, n) in enumerate({"train": train, "val": val, "test": test}.items(), 1):
+        images, labels = make_split(n, seed)
+        arrays[f"x_{split}"] = images.reshape(n, -1).astype(np.float32) / 255
+        arrays[f"y_{split}"] = np.eye(10, dtype=np.float32)[labels]
+    return arrays
+
+
 @pytest.fixture
 def small_mnist() -> dict[str, np.ndarray]:
     """A tiny MNIST-shaped data set: 300 training and 100 test examples."""

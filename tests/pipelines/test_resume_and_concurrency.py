@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ..conftest import make_split
+from ..conftest import model_input
 from ..project import copy_project, mlflow_store, run_kedro, write_model_input
 
 pytestmark = pytest.mark.slow
@@ -23,12 +23,7 @@ CHECKPOINTS = Path("data") / "06_models" / "training_checkpoints"
 
 
 def _model_input() -> dict[str, np.ndarray]:
-    arrays = {}
-    for split, (n, seed) in {"train": (1000, 1), "val": (200, 2), "test": (200, 3)}.items():
-        images, labels = make_split(n, seed)
-        arrays[f"x_{split}"] = images.reshape(n, -1).astype(np.float32) / 255
-        arrays[f"y_{split}"] = np.eye(10, dtype=np.float32)[labels]
-    return arrays
+    return model_input(1000, 200, 200)
 
 
 def _start_kedro(project: Path, *args: str) -> subprocess.Popen:

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ..conftest import make_split
+from ..conftest import model_input
 from ..project import artifact_paths, copy_project, mlflow_store, run_kedro, write_model_input
 
 pytestmark = pytest.mark.slow
@@ -16,12 +16,7 @@ PARAMS = "train.steps=300,train.eval_every=100,train.batch_size=50,train.seed=11
 
 
 def _model_input() -> dict[str, np.ndarray]:
-    arrays = {}
-    for split, (n, seed) in {"train": (400, 1), "val": (100, 2), "test": (100, 3)}.items():
-        images, labels = make_split(n, seed)
-        arrays[f"x_{split}"] = images.reshape(n, -1).astype(np.float32) / 255
-        arrays[f"y_{split}"] = np.eye(10, dtype=np.float32)[labels]
-    return arrays
+    return model_input(400, 100, 100)
 
 
 @pytest.fixture(scope="module")
