@@ -56,9 +56,10 @@ class ParameterCheckHook:
 class InterruptedRunsHook:
     """Mark MLflow runs of this project that died while RUNNING as KILLED."""
 
-    @hook_impl
+    @hook_impl(tryfirst=True)
     def before_pipeline_run(self) -> None:
-        """Only under the run lock can a RUNNING run be known to be dead."""
+        """Before kedro-mlflow opens this run's MLflow run (hence ``tryfirst``), and only
+        under the run lock, can a RUNNING run be known to be dead."""
         project = held_for()
         if project is not None:
             _mark_dead_runs_killed(str(project))
@@ -78,7 +79,10 @@ def _mark_dead_runs_killed(project_path: str) -> None:
         logger.debug("Could not look for interrupted MLflow runs: %s", exc)
         return
     client = mlflow.MlflowClient()
+    active = mlflow.active_run()
     for run in runs:
+        if active is not None and run.info.run_id == active.info.run_id:
+            continue
         client.set_terminated(run.info.run_id, status="KILLED")
         logger.warning(
             "MLflow run %s ('%s') was left RUNNING by an interrupted process: marked KILLED.",

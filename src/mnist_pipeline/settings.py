@@ -6,8 +6,9 @@ in ``conf/base/mlflow.yml``.
 
 from mnist_pipeline.hooks import InterruptedRunsHook, ModelLineageHook, ParameterCheckHook
 
-# Pluggy calls hooks in reverse order of registration: parameters are checked first, then
-# the model is looked up (both before kedro-mlflow opens its run).
+# Pluggy calls hooks in reverse order of registration, `tryfirst` ones before the rest:
+# parameters are checked first, then the model is looked up, then runs of dead processes
+# are marked KILLED, all before kedro-mlflow opens this run's MLflow run.
 HOOKS = (InterruptedRunsHook(), ModelLineageHook(), ParameterCheckHook())
 
 CONFIG_LOADER_ARGS = {

@@ -73,7 +73,8 @@ def test_sigkill_then_rerun_resumes_and_ends_like_an_uninterrupted_run(project):
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     log = resumed.stdout + resumed.stderr
     assert "Resuming training from step" in log
-    assert f"marked KILLED" in log
+    assert f"MLflow run {interrupted.info.run_id} ('train') was left RUNNING" in log
+    assert log.count("marked KILLED") == 1
     assert not (project / CHECKPOINTS).exists()  # cleared once training completed
 
     fresh = run_kedro(project, "run", "--pipeline=train", f"--params={PARAMS}")
