@@ -52,8 +52,8 @@ def run(**kwargs) -> None:
     except KeyboardInterrupt:
         _end_active_mlflow_runs("KILLED")
         click.secho(
-            "Interrupted. The MLflow run is marked KILLED; `kedro run` resumes training from "
-            "its last checkpoint.", err=True, fg="yellow",
+            "Interrupted: the MLflow run is marked KILLED. Interrupted training resumes from "
+            "its last checkpoint on the next `kedro run`.", err=True, fg="yellow",
         )
         raise SystemExit(130) from None
     except Exception as exc:
