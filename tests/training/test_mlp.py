@@ -54,8 +54,8 @@ def _numpy_step(state, lr, decay):
     return loss, new
 
 
-def _model():
-    config = TrainingConfig(hidden_units=4, regularization_rate=REG)
+def _model(regularization_rate=REG):
+    config = TrainingConfig(hidden_units=4, regularization_rate=regularization_rate)
     model = AveragedMLP(num_inputs=3, num_classes=2, config=config)
     model.restore(STATE)
     return model
@@ -79,11 +79,19 @@ def test_one_sgd_and_ema_step_matches_numpy():
     assert int(state["global_step"]) == 8
 
 
+def _step_loss(model) -> float:
+    """The loss a training step reports for the weights before it updates them."""
+    return float(
+        model.train_steps(
+            tf.constant(X), tf.constant(LABELS), tf.constant([[0, 1, 2]], tf.int32),
+            tf.constant([0.5], tf.float32), tf.constant([0.9], tf.float32),
+        )
+    )
+
+
 def test_l2_term_is_half_the_sum_of_squares_of_the_weights_only():
-    model = _model()
-    regularised = float(model.loss(tf.constant(X), tf.constant(LABELS)))
-    model._regularization_rate = tf.constant(0.0)
-    plain = float(model.loss(tf.constant(X), tf.constant(LABELS)))
+    regularised = _step_loss(_model())
+    plain = _step_loss(_model(regularization_rate=0.0))
     l2 = ((STATE["weights1"] ** 2).sum() + (STATE["weights2"] ** 2).sum()) / 2
     assert regularised - plain == pytest.approx(REG * l2, rel=1e-5)
 

@@ -76,18 +76,6 @@ class AveragedMLP(tf.Module):
         self.global_step.assign(int(state[STEP_NAME]))
 
     # ----------------------------------------------------------------- math
-    def loss(self, x: tf.Tensor, labels: tf.Tensor) -> tf.Tensor:
-        """Mean cross-entropy of the current (not averaged) weights plus the L2 term."""
-        weights1, _, weights2, _ = self.variables_
-        cross_entropy = tf.reduce_mean(
-            tf.nn.sparse_softmax_cross_entropy_with_logits(
-                labels=labels, logits=_logits(x, *self.variables_)
-            )
-        )
-        return cross_entropy + self._regularization_rate * (
-            tf.nn.l2_loss(weights1) + tf.nn.l2_loss(weights2)
-        )
-
     @tf.function(reduce_retracing=True)
     def train_steps(
         self,
