@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from kedro.io import DataCatalog, MemoryDataset
 
 from mnist_pipeline.datasets import IDXDataset
 
@@ -25,7 +26,7 @@ MNIST_FILES = (
 )
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def real_mnist_dir() -> Path:
     """The folder holding the real MNIST files; skips the test when they are absent."""
     if not all((REAL_MNIST_DIR / name).is_file() for name in MNIST_FILES):
@@ -135,24 +136,16 @@ def closed_port_url() -> str:
     return f"http://127.0.0.1:{port}/"
 
 
-class KeptMemoryDataset:
-    """Factory for in-memory datasets that survive the runner's release of intermediates,
-    so a pipeline test can inspect every output after the run."""
+class KeptMemoryDataset(MemoryDataset):
+    """An in-memory dataset that survives the runner's release of intermediates, so a
+    pipeline test can inspect every output after the run."""
 
-    def __new__(cls, data=None):
-        from kedro.io import MemoryDataset  # noqa: PLC0415
-
-        class _Kept(MemoryDataset):
-            def _release(self) -> None:
-                pass
-
-        return _Kept(data) if data is not None else _Kept()
+    def _release(self) -> None:
+        pass
 
 
-def in_memory_catalog(inputs: dict, outputs) -> "DataCatalog":  # noqa: F821
+def in_memory_catalog(inputs: dict, outputs) -> DataCatalog:
     """A catalog holding ``inputs`` and empty kept datasets for ``outputs``."""
-    from kedro.io import DataCatalog  # noqa: PLC0415
-
     datasets = {name: KeptMemoryDataset(value) for name, value in inputs.items()}
     datasets.update({name: KeptMemoryDataset() for name in outputs if name not in inputs})
     return DataCatalog(datasets=datasets)

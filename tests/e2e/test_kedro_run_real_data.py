@@ -15,25 +15,15 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory, request):
+def project(tmp_path_factory, real_mnist_dir):
     """A project copy with the real raw files, after ``ingest`` and ``preprocess``."""
-    real_dir = request.getfixturevalue("real_mnist_dir")
     root = copy_project(tmp_path_factory.mktemp("e2e") / "project")
     for name in MNIST_FILES:
-        shutil.copy(real_dir / name, root / "data" / "01_raw" / name)
+        shutil.copy(real_mnist_dir / name, root / "data" / "01_raw" / name)
     for pipeline in ("ingest", "preprocess"):
         result = run_kedro(root, "run", f"--pipeline={pipeline}")
         assert result.returncode == 0, result.stderr[-3000:]
     return root
-
-
-@pytest.fixture(scope="module")
-def real_mnist_dir():
-    from ..conftest import REAL_MNIST_DIR
-
-    if not all((REAL_MNIST_DIR / name).is_file() for name in MNIST_FILES):
-        pytest.skip(f"real MNIST files not found in {REAL_MNIST_DIR}")
-    return REAL_MNIST_DIR
 
 
 def test_preprocessed_arrays_are_model_ready(project):
