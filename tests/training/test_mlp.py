@@ -34,8 +34,6 @@ def _numpy_step(state, lr, decay):
     p = np.exp(logits - logits.max(1, keepdims=True))
     p /= p.sum(1, keepdims=True)
     cross_entropy = -np.log(p[np.arange(len(X)), LABELS]).mean()
-    l2 = (s["weights1"] ** 2).sum() / 2 + (s["weights2"] ** 2).sum() / 2
-    loss = cross_entropy + REG * l2
     d_logits = p.copy()
     d_logits[np.arange(len(X)), LABELS] -= 1
     d_logits /= len(X)
@@ -51,7 +49,11 @@ def _numpy_step(state, lr, decay):
         new[name] = s[name] - lr * grads[name]
         shadow = s[f"average_{name}"]
         new[f"average_{name}"] = shadow - (1 - decay) * (shadow - new[name])
-    return loss, new
+    return cross_entropy, new
+
+
+def _penalty(state, rate=REG):
+    return rate * ((state["weights1"] ** 2).sum() + (state["weights2"] ** 2).sum()) / 2
 
 
 def _model(regularization_rate=REG):
@@ -71,16 +73,36 @@ def test_one_sgd_and_ema_step_matches_numpy():
         tf.constant([lr], tf.float32),
         tf.constant([decay], tf.float32),
     )
-    expected_loss, expected = _numpy_step(STATE, lr, decay)
-    assert float(loss) == pytest.approx(expected_loss, abs=1e-6)
+    cross_entropy, expected = _numpy_step(STATE, lr, decay)
+    assert float(loss) == pytest.approx(cross_entropy + _penalty(expected), abs=1e-6)
     state = model.state()
     for name, value in expected.items():
         np.testing.assert_allclose(state[name], value, atol=1e-6, err_msg=name)
     assert int(state["global_step"]) == 8
 
 
+@pytest.mark.parametrize("decays", [[0.5, 0.6, 0.7, 0.8], [1e-16, 1e-16, 0.9, 1e-16]])
+def test_several_steps_match_numpy_step_after_step(decays):
+    """Several steps in one call, and (with tiny decays) split across compiled calls."""
+    model = _model()
+    rates = [0.8, 0.5, 0.3, 0.1]
+    loss = model.train_steps(
+        tf.constant(X), tf.constant(LABELS), tf.constant([[0, 1, 2]] * 4, tf.int32),
+        np.array(rates, np.float32), np.array(decays, np.float32),
+    )
+    state, cross_entropies = dict(STATE), []
+    for rate, decay in zip(rates, decays):
+        cross_entropy, new = _numpy_step(state, rate, decay)
+        cross_entropies.append(cross_entropy)
+        state.update(new)
+    assert loss == pytest.approx(np.mean(cross_entropies) + _penalty(new), abs=1e-6)
+    for name, value in new.items():
+        np.testing.assert_allclose(model.state()[name], value, atol=1e-5, err_msg=name)
+    assert int(model.state()["global_step"]) == 11
+
+
 def _step_loss(model) -> float:
-    """The loss a training step reports for the weights before it updates them."""
+    """The loss a training step reports: its cross-entropy + the L2 penalty after it."""
     return float(
         model.train_steps(
             tf.constant(X), tf.constant(LABELS), tf.constant([[0, 1, 2]], tf.int32),
@@ -90,10 +112,10 @@ def _step_loss(model) -> float:
 
 
 def test_l2_term_is_half_the_sum_of_squares_of_the_weights_only():
-    regularised = _step_loss(_model())
-    plain = _step_loss(_model(regularization_rate=0.0))
-    l2 = ((STATE["weights1"] ** 2).sum() + (STATE["weights2"] ** 2).sum()) / 2
-    assert regularised - plain == pytest.approx(REG * l2, rel=1e-5)
+    regularised_model = _model()
+    regularised = _step_loss(regularised_model)
+    plain = _step_loss(_model(regularization_rate=0.0))  # same weights, same cross-entropy
+    assert regularised - plain == pytest.approx(_penalty(regularised_model.state()), rel=1e-5)
 
 
 def test_accuracy_uses_the_averaged_weights():

@@ -85,7 +85,13 @@ class TrainingConfig:
         real("learning_rate_base", 0.0, math.inf, True, True)
         real("learning_rate_decay", 0.0, 1.0, True, False)
         real("regularization_rate", 0.0, math.inf, False, True)
-        real("moving_average_decay", 0.0, 1.0, False, True)
+        real("moving_average_decay", 0.0, 1.0, True, True)
+        if self.learning_rate_base * self.regularization_rate >= 1:
+            raise ParameterError(
+                f"Parameters {prefix}.learning_rate_base={self.learning_rate_base!r} and "
+                f"{prefix}.regularization_rate={self.regularization_rate!r} are invalid: each "
+                "SGD step shrinks the weights by their product, which must be below 1"
+            )
         for key in ("staircase", "resume"):
             if not isinstance(getattr(self, key), bool):
                 fail(key, "true or false")

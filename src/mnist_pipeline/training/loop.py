@@ -18,6 +18,9 @@ from .schedules import ema_decays, learning_rates
 
 logger = logging.getLogger(__name__)
 
+#: One row per evaluation point. ``train_loss``: mean cross-entropy of the batches since
+#: the previous point plus the L2 penalty of the weights at this point (NaN at step 0);
+#: ``learning_rate``: the rate the next step uses.
 HISTORY_COLUMNS = ["step", "val_accuracy", "train_loss", "learning_rate"]
 
 
