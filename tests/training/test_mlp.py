@@ -10,6 +10,7 @@ pytestmark = pytest.mark.slow  # imports TensorFlow
 tf = pytest.importorskip("tensorflow")
 
 from mnist_pipeline.training.config import TrainingConfig  # noqa: E402
+from mnist_pipeline.training.fused_steps import FusedTrainer, TrainingInputs  # noqa: E402
 from mnist_pipeline.training.mlp import AveragedMLP, averaged_keras_model  # noqa: E402
 
 RNG = np.random.default_rng(42)
@@ -26,23 +27,23 @@ LABELS = np.array([1, 0, 1], np.int32)
 REG = 0.01
 
 
-def _numpy_step(state, lr, decay):
+def _numpy_step(state, lr, decay, x=X):
     s = {k: v.astype(np.float64) for k, v in state.items()}
-    pre = X @ s["weights1"] + s["biases1"]
+    pre = x @ s["weights1"] + s["biases1"]
     hidden = np.maximum(pre, 0)
     logits = hidden @ s["weights2"] + s["biases2"]
     p = np.exp(logits - logits.max(1, keepdims=True))
     p /= p.sum(1, keepdims=True)
-    cross_entropy = -np.log(p[np.arange(len(X)), LABELS]).mean()
+    cross_entropy = -np.log(p[np.arange(len(x)), LABELS]).mean()
     d_logits = p.copy()
-    d_logits[np.arange(len(X)), LABELS] -= 1
-    d_logits /= len(X)
+    d_logits[np.arange(len(x)), LABELS] -= 1
+    d_logits /= len(x)
     grads = {
         "weights2": hidden.T @ d_logits + REG * s["weights2"],
         "biases2": d_logits.sum(0),
     }
     d_pre = (d_logits @ s["weights2"].T) * (pre > 0)
-    grads["weights1"] = X.T @ d_pre + REG * s["weights1"]
+    grads["weights1"] = x.T @ d_pre + REG * s["weights1"]
     grads["biases1"] = d_pre.sum(0)
     new = {}
     for name in ("weights1", "biases1", "weights2", "biases2"):
@@ -63,16 +64,19 @@ def _model(regularization_rate=REG):
     return model
 
 
+def _train(model, rates, decays, x=X) -> float:
+    """Train ``model`` on the whole of ``x`` as one batch, once per rate."""
+    trainer = FusedTrainer(model, TrainingInputs.from_arrays(x, LABELS))
+    return trainer.train_steps(
+        np.array([[0, 1, 2]] * len(rates)), np.array(rates, np.float32),
+        np.array(decays, np.float32),
+    )
+
+
 def test_one_sgd_and_ema_step_matches_numpy():
     model = _model()
     lr, decay = 0.8, (1 + 7) / (10 + 7)
-    loss = model.train_steps(
-        tf.constant(X),
-        tf.constant(LABELS),
-        tf.constant([[0, 1, 2]], tf.int32),
-        tf.constant([lr], tf.float32),
-        tf.constant([decay], tf.float32),
-    )
+    loss = _train(model, [lr], [decay])
     cross_entropy, expected = _numpy_step(STATE, lr, decay)
     assert float(loss) == pytest.approx(cross_entropy + _penalty(expected), abs=1e-6)
     state = model.state()
@@ -82,17 +86,19 @@ def test_one_sgd_and_ema_step_matches_numpy():
 
 
 @pytest.mark.parametrize("decays", [[0.5, 0.6, 0.7, 0.8], [1e-16, 1e-16, 0.9, 1e-16]])
-def test_several_steps_match_numpy_step_after_step(decays):
-    """Several steps in one call, and (with tiny decays) split across compiled calls."""
+@pytest.mark.parametrize("zero_feature", [None, 1])
+def test_several_steps_match_numpy_step_after_step(decays, zero_feature):
+    """Several steps in one call, and (with tiny decays) split across compiled calls;
+    with a feature that is zero in every example, whose weights only decay."""
+    x = X.copy()
+    if zero_feature is not None:
+        x[:, zero_feature] = 0.0
     model = _model()
     rates = [0.8, 0.5, 0.3, 0.1]
-    loss = model.train_steps(
-        tf.constant(X), tf.constant(LABELS), tf.constant([[0, 1, 2]] * 4, tf.int32),
-        np.array(rates, np.float32), np.array(decays, np.float32),
-    )
+    loss = _train(model, rates, decays, x)
     state, cross_entropies = dict(STATE), []
     for rate, decay in zip(rates, decays):
-        cross_entropy, new = _numpy_step(state, rate, decay)
+        cross_entropy, new = _numpy_step(state, rate, decay, x)
         cross_entropies.append(cross_entropy)
         state.update(new)
     assert loss == pytest.approx(np.mean(cross_entropies) + _penalty(new), abs=1e-6)
@@ -103,12 +109,7 @@ def test_several_steps_match_numpy_step_after_step(decays):
 
 def _step_loss(model) -> float:
     """The loss a training step reports: its cross-entropy + the L2 penalty after it."""
-    return float(
-        model.train_steps(
-            tf.constant(X), tf.constant(LABELS), tf.constant([[0, 1, 2]], tf.int32),
-            tf.constant([0.5], tf.float32), tf.constant([0.9], tf.float32),
-        )
-    )
+    return _train(model, [0.5], [0.9])
 
 
 def test_l2_term_is_half_the_sum_of_squares_of_the_weights_only():

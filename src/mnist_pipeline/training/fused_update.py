@@ -138,3 +138,26 @@ def stretches(ema_decays: np.ndarray, max_length: int) -> list[slice]:
     if len(decay):
         pieces.append(slice(start, len(decay)))
     return pieces
+
+
+@dataclasses.dataclass(frozen=True)
+class IdleCoefficients:
+    """How weights that get no gradient end a stretch: ``W_end = weight_factor * W``
+    and ``S_end = average_factor * S + average_from_weight * W``."""
+
+    weight_factor: float
+    average_factor: float
+    average_from_weight: float
+
+
+def idle_coefficients(
+    learning_rates: np.ndarray, ema_decays: np.ndarray, regularization_rate: float
+) -> IdleCoefficients:
+    """The seed's updates with a zero gradient, ``W <- r W`` then ``S <- d S + (1-d) W``,
+    composed over a stretch (in float64)."""
+    weight_factor, average_factor, average_from_weight = 1.0, 1.0, 0.0
+    for rate, decay in zip(np.asarray(learning_rates, np.float64), np.asarray(ema_decays, np.float64)):
+        weight_factor *= 1.0 - rate * regularization_rate
+        average_factor *= decay
+        average_from_weight = decay * average_from_weight + (1.0 - decay) * weight_factor
+    return IdleCoefficients(weight_factor, average_factor, average_from_weight)

@@ -13,6 +13,7 @@ import tensorflow as tf
 from .batches import EpochShuffler
 from .checkpoints import Resumed, TrainingCheckpoints, training_fingerprint
 from .config import TrainingConfig
+from .fused_steps import FusedTrainer, TrainingInputs
 from .mlp import AveragedMLP
 from .schedules import ema_decays, learning_rates
 
@@ -88,8 +89,9 @@ def train(  # noqa: PLR0913
     shuffler = EpochShuffler(len(x_train), config.batch_size, config.seed)
     decay_steps = config.decay_steps or len(x_train)
 
-    x = tf.constant(x_train, tf.float32)
-    labels = _class_ids(y_train)
+    trainer = FusedTrainer(
+        model, TrainingInputs.from_arrays(x_train, np.argmax(y_train, axis=1))
+    )
     x_val_t, val_labels = tf.constant(x_val, tf.float32), _class_ids(y_val)
 
     def lr_at(steps: np.ndarray) -> np.ndarray:
@@ -115,14 +117,10 @@ def train(  # noqa: PLR0913
             continue  # done before the interruption
         if point > step:
             steps = np.arange(step, point)
-            train_loss = float(
-                model.train_steps(
-                    x,
-                    labels,
-                    tf.constant(shuffler.batch_indices(step, point - step)),
-                    tf.constant(lr_at(steps)),
-                    tf.constant(ema_decays(steps, config.moving_average_decay)),
-                )
+            train_loss = trainer.train_steps(
+                shuffler.batch_indices(step, point - step),
+                lr_at(steps),
+                ema_decays(steps, config.moving_average_decay),
             )
             step = point
         accuracy = float(model.averaged_accuracy(x_val_t, val_labels))
