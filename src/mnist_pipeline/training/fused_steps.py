@@ -44,13 +44,28 @@ class TrainingInputs:
     def from_arrays(cls, x: np.ndarray, class_ids: np.ndarray) -> TrainingInputs:
         """Keep the columns of ``x`` that are non-zero in at least one example."""
         used = np.flatnonzero(x.any(axis=0)).astype(np.int32)
-        # np.take: ten times faster than fancy indexing x[:, used] on this layout.
-        features = x if len(used) == x.shape[1] else np.take(x, used, axis=1)
+        features = _aligned_empty((x.shape[0], len(used)), np.float32)
+        # np.take is ten times faster than fancy indexing x[:, used]; mode="clip" (the
+        # indices are valid anyway) writes straight into ``features``, not via a buffer.
+        np.take(x.astype(np.float32, copy=False), used, axis=1, out=features, mode="clip")
         return cls(
-            features=tf.constant(features, tf.float32),
+            features=tf.experimental.dlpack.from_dlpack(features.__dlpack__()),
             labels=tf.constant(class_ids, tf.int32),
             used_features=tf.constant(used),
         )
+
+
+def _aligned_empty(shape: tuple[int, ...], dtype, alignment: int = 64) -> np.ndarray:
+    """An uninitialised array whose data starts on an ``alignment``-byte boundary.
+
+    TensorFlow adopts such a NumPy buffer through DLPack without copying it (it aborts
+    on unaligned ones); ``tf.constant`` would copy the 55,000 x 715 training set into
+    fresh memory once more, which cost about 0.4 s, mostly first-touch page faults.
+    """
+    size = int(np.prod(shape)) * np.dtype(dtype).itemsize
+    raw = np.empty(size + alignment, dtype=np.uint8)
+    offset = -raw.ctypes.data % alignment
+    return raw[offset : offset + size].view(dtype).reshape(shape)
 
 
 class FusedTrainer:

@@ -63,6 +63,19 @@ class _Progress:
         )
 
 
+def _run_ops_on_one_inter_op_thread() -> None:
+    """Let TensorFlow run independent ops on one thread (matrix products still use all
+    cores). The training loop is a single chain of dependent ops, so a second inter-op
+    thread only adds hand-offs and competes with the products' threads: one thread was
+    about 7 % faster per step on the 2-core reference machine. This can only be set
+    before TensorFlow's runtime starts (the first op); later it is left as it is."""
+    try:
+        tf.config.threading.set_inter_op_parallelism_threads(1)
+    except RuntimeError:
+        logger.debug("TensorFlow already started; inter-op threads left at %d",
+                     tf.config.threading.get_inter_op_parallelism_threads())
+
+
 def train(  # noqa: PLR0913
     x_train: np.ndarray,
     y_train: np.ndarray,
@@ -84,6 +97,7 @@ def train(  # noqa: PLR0913
     ends with exactly the metrics of an uninterrupted one.
     """
     config.check_against_data(len(x_train))
+    _run_ops_on_one_inter_op_thread()
     tf.config.experimental.enable_op_determinism()
     model = AveragedMLP(x_train.shape[1], y_train.shape[1], config)
     shuffler = EpochShuffler(len(x_train), config.batch_size, config.seed)
