@@ -1,5 +1,7 @@
 """The seed's training procedure, as a library the ``train`` pipeline calls.
 
-``schedules`` and ``batches`` are plain NumPy (fast to import and to test); ``mlp``
-holds everything that needs TensorFlow; ``loop`` drives training and reports progress.
+``schedules``, ``batches``, ``config`` and ``fused_update`` are plain NumPy (fast to
+import and to test); ``mlp`` (the network and its averages), ``fused_steps`` (the
+compiled training loop) and ``checkpoints`` need TensorFlow; ``loop`` drives training
+and reports progress.
 """
