@@ -60,6 +60,21 @@ def test_fused_buffers_follow_sgd_with_l2_and_the_moving_average(first_step, dec
     np.testing.assert_allclose(got[1], expected[1], rtol=1e-6, atol=1e-6)
 
 
+def test_weights_without_gradient_follow_decay_and_average_in_closed_form():
+    steps = np.arange(0, 1_000)
+    lr, decay = learning_rates(steps, 0.8, 0.99, 55_000), ema_decays(steps, 0.99)
+    weights, averages = np.random.default_rng(3).normal(size=(2, 4, 3))
+    keep = 1 - lr.astype(np.float64) * REG
+    expected = _plain(weights, averages, np.zeros((len(steps), 4, 3)), lr.astype(np.float64),
+                      decay.astype(np.float64), keep)
+    c = fused_coefficients(lr, decay, REG)
+    np.testing.assert_allclose(c.idle_weight_factor * weights, expected[0], rtol=1e-12)
+    np.testing.assert_allclose(
+        c.final_average_scale * averages + c.idle_average_from_weight * weights,
+        expected[1], rtol=1e-9, atol=1e-12,
+    )
+
+
 def test_scales_start_at_one_and_follow_the_learning_rate():
     lr = np.array([0.8, 0.7, 0.6], np.float32)
     coefficients = fused_coefficients(lr, np.full(3, 0.5, np.float32), REG)

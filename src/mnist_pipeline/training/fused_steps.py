@@ -25,7 +25,7 @@ import dataclasses
 import numpy as np
 import tensorflow as tf
 
-from .fused_update import fused_coefficients, idle_coefficients, stretches
+from .fused_update import fused_coefficients, stretches
 from .mlp import AveragedMLP
 
 #: Longest stretch of steps in one compiled call.
@@ -102,10 +102,9 @@ class FusedTrainer:
         for stretch in stretches(ema_decays, MAX_STEPS_PER_CALL):
             rates, decays = learning_rates[stretch], ema_decays[stretch]
             fused = fused_coefficients(rates, decays, regularization)
-            idle = idle_coefficients(rates, decays, regularization)
             final_scales = [
                 fused.final_weight_scale, fused.final_bias_scale, fused.final_average_scale,
-                idle.weight_factor, idle.average_factor, idle.average_from_weight,
+                fused.idle_weight_factor, fused.idle_average_from_weight,
             ]
             cross_entropy, penalty = self._compiled_steps(
                 tf.constant(batch_indices[stretch]),
@@ -180,14 +179,14 @@ class FusedTrainer:
             lambda i, _: i < num_steps, step, (tf.constant(0), tf.constant(0.0))
         )
         (weight_scale, bias_scale, average_scale,
-         idle_weight, idle_average, idle_average_from_weight) = tf.unstack(final_scales)
+         idle_weight, idle_average_from_weight) = tf.unstack(final_scales)
         rows = used[:, tf.newaxis]
         # Used rows from P and Q; the others only decayed and were averaged.
         new_weights1 = tf.tensor_scatter_nd_update(
             idle_weight * weights1, rows, weight_scale * self._weights1
         )
         new_average_weights1 = tf.tensor_scatter_nd_update(
-            idle_average * average_weights1 + idle_average_from_weight * weights1,
+            average_scale * average_weights1 + idle_average_from_weight * weights1,
             rows,
             average_scale * self._average_weights1,
         )

@@ -70,12 +70,19 @@ COLUMNS = (
 class FusedCoefficients:
     """The scalars of one stretch of fused steps: ``per_step`` is (steps, len(COLUMNS))
     float32; after the stretch the weight matrices are ``final_weight_scale * P``, the
-    biases ``final_bias_scale * P`` and every average ``final_average_scale * Q``."""
+    biases ``final_bias_scale * P`` and every average ``final_average_scale * Q``.
+
+    Weights that get no gradient (inputs that are always zero) skip the fused kernel:
+    the seed's updates with a zero gradient compose to ``W_end = idle_weight_factor * W``
+    and ``S_end = final_average_scale * S + idle_average_from_weight * W``.
+    """
 
     per_step: np.ndarray
     final_weight_scale: float
     final_bias_scale: float
     final_average_scale: float
+    idle_weight_factor: float
+    idle_average_from_weight: float
 
 
 def fused_coefficients(
@@ -86,8 +93,8 @@ def fused_coefficients(
     Raises:
         ValueError: if a learning rate or decay is not positive, a step would shrink the
             weights to zero or beyond (learning rate * regularization rate >= 1), or the
-            average's scale
-            would fall below :data:`MIN_AVERAGE_SCALE` (split with :func:`stretches`).
+            average's scale would fall below :data:`MIN_AVERAGE_SCALE` (split with
+            :func:`stretches`).
     """
     lr = np.asarray(learning_rates, dtype=np.float64)
     decay = np.asarray(ema_decays, dtype=np.float64)
@@ -100,9 +107,12 @@ def fused_coefficients(
     if len(lr) > 1 and np.prod(decay) < MIN_AVERAGE_SCALE:
         raise ValueError("stretch too long for float32: split it with stretches()")
     per_step = np.empty((len(lr), len(COLUMNS)), dtype=np.float64)
-    weight_scale = bias_scale = average_scale = 1.0
+    weight_scale = bias_scale = average_scale = idle_weight = 1.0
+    idle_average_from_weight = 0.0
     for t, (rate, d) in enumerate(zip(lr, decay)):
         keep = 1.0 - rate * regularization_rate
+        idle_weight *= keep
+        idle_average_from_weight = d * idle_average_from_weight + (1.0 - d) * idle_weight
         momentum = float(np.float32(keep * weight_scale / rate))  # what the kernel uses
         next_weight_scale = keep * weight_scale / momentum
         next_bias_scale = bias_scale / momentum
@@ -122,6 +132,8 @@ def fused_coefficients(
         final_weight_scale=weight_scale,
         final_bias_scale=bias_scale,
         final_average_scale=average_scale,
+        idle_weight_factor=idle_weight,
+        idle_average_from_weight=idle_average_from_weight,
     )
 
 
@@ -139,25 +151,3 @@ def stretches(ema_decays: np.ndarray, max_length: int) -> list[slice]:
         pieces.append(slice(start, len(decay)))
     return pieces
 
-
-@dataclasses.dataclass(frozen=True)
-class IdleCoefficients:
-    """How weights that get no gradient end a stretch: ``W_end = weight_factor * W``
-    and ``S_end = average_factor * S + average_from_weight * W``."""
-
-    weight_factor: float
-    average_factor: float
-    average_from_weight: float
-
-
-def idle_coefficients(
-    learning_rates: np.ndarray, ema_decays: np.ndarray, regularization_rate: float
-) -> IdleCoefficients:
-    """The seed's updates with a zero gradient, ``W <- r W`` then ``S <- d S + (1-d) W``,
-    composed over a stretch (in float64)."""
-    weight_factor, average_factor, average_from_weight = 1.0, 1.0, 0.0
-    for rate, decay in zip(np.asarray(learning_rates, np.float64), np.asarray(ema_decays, np.float64)):
-        weight_factor *= 1.0 - rate * regularization_rate
-        average_factor *= decay
-        average_from_weight = decay * average_from_weight + (1.0 - decay) * weight_factor
-    return IdleCoefficients(weight_factor, average_factor, average_from_weight)
