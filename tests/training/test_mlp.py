@@ -10,7 +10,11 @@ pytestmark = pytest.mark.slow  # imports TensorFlow
 tf = pytest.importorskip("tensorflow")
 
 from mnist_pipeline.training.config import TrainingConfig  # noqa: E402
-from mnist_pipeline.training.fused_steps import FusedTrainer, TrainingInputs  # noqa: E402
+from mnist_pipeline.training.fused_steps import (  # noqa: E402
+    FusedTrainer,
+    TrainingInputs,
+    shard_bounds,
+)
 from mnist_pipeline.training.mlp import AveragedMLP, averaged_keras_model  # noqa: E402
 
 RNG = np.random.default_rng(42)
@@ -64,19 +68,20 @@ def _model(regularization_rate=REG):
     return model
 
 
-def _train(model, rates, decays, x=X) -> float:
+def _train(model, rates, decays, x=X, shards=1) -> float:
     """Train ``model`` on the whole of ``x`` as one batch, once per rate."""
-    trainer = FusedTrainer(model, TrainingInputs.from_arrays(x, LABELS))
+    trainer = FusedTrainer(model, TrainingInputs.from_arrays(x, LABELS), shards)
     return trainer.train_steps(
         np.array([[0, 1, 2]] * len(rates)), np.array(rates, np.float32),
         np.array(decays, np.float32),
     )
 
 
-def test_one_sgd_and_ema_step_matches_numpy():
+@pytest.mark.parametrize("shards", [1, 2, 4])
+def test_one_sgd_and_ema_step_matches_numpy(shards):
     model = _model()
     lr, decay = 0.8, (1 + 7) / (10 + 7)
-    loss = _train(model, [lr], [decay])
+    loss = _train(model, [lr], [decay], shards=shards)
     cross_entropy, expected = _numpy_step(STATE, lr, decay)
     assert float(loss) == pytest.approx(cross_entropy + _penalty(expected), abs=1e-6)
     state = model.state()
@@ -87,15 +92,17 @@ def test_one_sgd_and_ema_step_matches_numpy():
 
 @pytest.mark.parametrize("decays", [[0.5, 0.6, 0.7, 0.8], [1e-16, 1e-16, 0.9, 1e-16]])
 @pytest.mark.parametrize("zero_feature", [None, 1])
-def test_several_steps_match_numpy_step_after_step(decays, zero_feature):
+@pytest.mark.parametrize("shards", [1, 3])
+def test_several_steps_match_numpy_step_after_step(decays, zero_feature, shards):
     """Several steps in one call, and (with tiny decays) split across compiled calls;
-    with a feature that is zero in every example, whose weights only decay."""
+    with a feature that is zero in every example, whose weights only decay; with the
+    hidden units in one shard and in three unequal ones."""
     x = X.copy()
     if zero_feature is not None:
         x[:, zero_feature] = 0.0
     model = _model()
     rates = [0.8, 0.5, 0.3, 0.1]
-    loss = _train(model, rates, decays, x)
+    loss = _train(model, rates, decays, x, shards)
     state, cross_entropies = dict(STATE), []
     for rate, decay in zip(rates, decays):
         cross_entropy, new = _numpy_step(state, rate, decay, x)
@@ -105,6 +112,21 @@ def test_several_steps_match_numpy_step_after_step(decays, zero_feature):
     for name, value in new.items():
         np.testing.assert_allclose(model.state()[name], value, atol=1e-5, err_msg=name)
     assert int(model.state()["global_step"]) == 11
+
+
+@pytest.mark.parametrize(("units", "shards"), [(500, 1), (500, 2), (500, 3), (4, 4), (10, 4)])
+def test_shards_split_the_hidden_units_into_near_equal_contiguous_slices(units, shards):
+    bounds = shard_bounds(units, shards)
+    assert [b.start for b in bounds] == [0] + [b.stop for b in bounds[:-1]]
+    assert bounds[-1].stop == units
+    sizes = [b.stop - b.start for b in bounds]
+    assert max(sizes) - min(sizes) <= 1
+
+
+@pytest.mark.parametrize("shards", [0, 5])
+def test_shards_must_be_between_one_and_the_hidden_units(shards):
+    with pytest.raises(ValueError, match="shards must be in"):
+        shard_bounds(4, shards)
 
 
 def _step_loss(model) -> float:
@@ -119,16 +141,16 @@ def test_l2_term_is_half_the_sum_of_squares_of_the_weights_only():
     assert regularised - plain == pytest.approx(_penalty(regularised_model.state()), rel=1e-5)
 
 
-def test_accuracy_uses_the_averaged_weights():
+@pytest.mark.parametrize("chunks", [1, 2, 3])
+def test_accuracy_uses_the_averaged_weights(chunks):
     model = _model()
     averaged = {k: STATE[f"average_{k}"] for k in ("weights1", "biases1", "weights2", "biases2")}
     logits = np.maximum(X @ averaged["weights1"] + averaged["biases1"], 0) @ averaged[
         "weights2"
     ] + averaged["biases2"]
     expected = (logits.argmax(1) == LABELS).mean()
-    assert float(model.averaged_accuracy(tf.constant(X), tf.constant(LABELS))) == pytest.approx(
-        expected
-    )
+    accuracy = model.averaged_accuracy(tf.constant(X), tf.constant(LABELS), chunks)
+    assert float(accuracy) == pytest.approx(expected)
 
 
 def test_keras_model_carries_the_averaged_weights():

@@ -13,6 +13,13 @@ Three things make a step cheap without changing its math:
   the border) are left out of the two large matrix products. They add nothing to the
   hidden layer and their weights get no gradient: those weights only shrink by the L2
   decay and are averaged, which is applied in closed form at the end of each call.
+- The hidden units can be split into shards (:attr:`FusedTrainer.shards`), each with its
+  own slices of the first layer's weights and biases and of the second layer's weights.
+  Every shard's products, activations and updates depend only on the shared batch and
+  d(loss)/d(logits), so TensorFlow runs the shards side by side on its inter-op threads,
+  each op on one core (:func:`.threads.configure_for_shards`). On the 2-core reference
+  machine two single-threaded shards beat one chain of two-threaded ops by about 18 %:
+  the chain's many small ops leave a core idle, and every split of an op costs a hand-off.
 
 ``tests/training/test_mlp.py`` checks the steps against a NumPy computation of the seed's
 formulas, including a feature that is always zero.
@@ -68,18 +75,48 @@ def _aligned_empty(shape: tuple[int, ...], dtype, alignment: int = 64) -> np.nda
     return raw[offset : offset + size].view(dtype).reshape(shape)
 
 
-class FusedTrainer:
-    """Runs training steps on ``model`` over ``inputs``."""
+@dataclasses.dataclass(frozen=True)
+class _Shard:
+    """A slice of the hidden units: the buffers ``P`` and ``Q`` (:mod:`.fused_update`)
+    of its first-layer weights (used input rows only), first-layer biases and
+    second-layer weights. They are working copies, not attributes of the model, so
+    checkpoints of the model do not hold them."""
 
-    def __init__(self, model: AveragedMLP, inputs: TrainingInputs) -> None:
-        """Prepare the loop's working buffers for the first layer's used rows."""
+    units: slice
+    buffers: tuple[tf.Variable, tf.Variable, tf.Variable]  #: P of weights1, biases1, weights2
+    averages: tuple[tf.Variable, tf.Variable, tf.Variable]  #: Q of the same
+
+    @classmethod
+    def zeros(cls, units: slice, rows: int, classes: int) -> _Shard:
+        width = units.stop - units.start
+        shapes = ([rows, width], [width], [width, classes])
+
+        def working():
+            return tuple(tf.Variable(tf.zeros(shape), trainable=False) for shape in shapes)
+
+        return cls(units, working(), working())
+
+
+def shard_bounds(hidden_units: int, shards: int) -> list[slice]:
+    """Split ``hidden_units`` into ``shards`` contiguous slices of (nearly) equal size."""
+    if not 1 <= shards <= hidden_units:
+        raise ValueError(f"shards must be in [1, {hidden_units}], got {shards}")
+    edges = np.linspace(0, hidden_units, shards + 1).round().astype(int)
+    return [slice(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:])]
+
+
+class FusedTrainer:
+    """Runs training steps on ``model`` over ``inputs``, the hidden units in ``shards``."""
+
+    def __init__(self, model: AveragedMLP, inputs: TrainingInputs, shards: int = 1) -> None:
+        """Prepare the working buffers of each shard of hidden units."""
         self.model = model
         self.inputs = inputs
         rows = int(inputs.used_features.shape[0])
-        hidden = int(model.variables_[0].shape[1])
-        # Not attributes of the model, so checkpoints of the model do not hold them.
-        self._weights1 = tf.Variable(tf.zeros([rows, hidden]), trainable=False)
-        self._average_weights1 = tf.Variable(tf.zeros([rows, hidden]), trainable=False)
+        hidden, classes = (int(n) for n in model.variables_[2].shape)
+        self.shards = [
+            _Shard.zeros(units, rows, classes) for units in shard_bounds(hidden, shards)
+        ]
 
     def train_steps(
         self, batch_indices: np.ndarray, learning_rates: np.ndarray, ema_decays: np.ndarray
@@ -114,24 +151,46 @@ class FusedTrainer:
             cross_entropy_sum += float(cross_entropy) * (stretch.stop - stretch.start)
         return cross_entropy_sum / len(ema_decays) + float(penalty)
 
+    def _load_shards(self) -> None:
+        """Start a stretch with ``P = W`` and ``Q = S`` in every shard."""
+        weights1, biases1, weights2, _ = self.model.variables_
+        average_weights1, average_biases1, average_weights2, _ = self.model.shadows
+        used = self.inputs.used_features
+        used_weights1 = tf.gather(weights1, used)
+        used_average_weights1 = tf.gather(average_weights1, used)
+        for shard in self.shards:
+            units = shard.units
+            sources = (
+                (used_weights1[:, units], biases1[units], weights2[units]),
+                (used_average_weights1[:, units], average_biases1[units],
+                 average_weights2[units]),
+            )
+            for targets, values in zip((shard.buffers, shard.averages), sources):
+                for target, value in zip(targets, values):
+                    target.assign(value)
+
+    def _joined(self, part: str, index: int) -> tf.Tensor:
+        """Buffer ``index`` (weights1, biases1, weights2) of every shard, side by side."""
+        pieces = [getattr(shard, part)[index] for shard in self.shards]
+        axis = 0 if index == 2 else -1  # weights2 is split along its rows
+        return pieces[0] if len(pieces) == 1 else tf.concat(pieces, axis=axis)
+
     @tf.function(autograph=False, reduce_retracing=True)
     def _compiled_steps(
         self, batch_indices: tf.Tensor, per_step: tf.Tensor, final_scales: tf.Tensor
     ) -> tuple[tf.Tensor, tf.Tensor]:
         """One stretch of steps; the mean cross-entropy and the L2 penalty after it.
 
-        During the call ``self._weights1`` / ``self._average_weights1`` hold the buffers
-        ``P`` / ``Q`` of the first layer's used rows, and the other variables and
-        averages hold their own ``P`` / ``Q`` in place (:mod:`.fused_update`).
+        During the call the shards hold the buffers ``P`` / ``Q`` of the first layer's
+        used rows, the first-layer biases and the second-layer weights; the second-layer
+        biases and their average hold their own ``P`` / ``Q`` in place
+        (:mod:`.fused_update`).
         """
-        model, inputs = self.model, self.inputs
+        model, inputs, shards = self.model, self.inputs, self.shards
         weights1, biases1, weights2, biases2 = model.variables_
-        average_weights1 = model.shadows[0]
+        average_weights1, average_biases1, average_weights2, average_biases2 = model.shadows
         used = inputs.used_features
-        self._weights1.assign(tf.gather(weights1, used))
-        self._average_weights1.assign(tf.gather(average_weights1, used))
-        buffers = [self._weights1, biases1, weights2, biases2]
-        averages = [self._average_weights1, *model.shadows[1:]]
+        self._load_shards()
         num_steps = tf.shape(batch_indices)[0]
         batch_size = tf.cast(tf.shape(batch_indices)[1], tf.float32)
 
@@ -142,11 +201,15 @@ class FusedTrainer:
             batch_x = tf.gather(inputs.features, rows)
             # W = scale * P with scale > 0, so the hidden layer is scale * relu(z): the
             # scale is carried on the 100x10 side instead of the 100x500 activations.
-            relu_z = tf.nn.relu(
-                tf.nn.bias_add(tf.matmul(batch_x, buffers[0]), bias_ratio * biases1)
-            )
+            relu_z = [
+                tf.nn.relu(tf.nn.bias_add(
+                    tf.matmul(batch_x, shard.buffers[0]), bias_ratio * shard.buffers[1]
+                ))
+                for shard in shards
+            ]
+            partial_logits = [tf.matmul(z, shard.buffers[2]) for z, shard in zip(relu_z, shards)]
             logits = tf.nn.bias_add(
-                (scale * scale) * tf.matmul(relu_z, weights2), (scale * bias_ratio) * biases2
+                (scale * scale) * tf.add_n(partial_logits), (scale * bias_ratio) * biases2
             )
             cross_entropy, d_logits = tf.raw_ops.SparseSoftmaxCrossEntropyWithLogits(
                 features=logits, labels=tf.gather(inputs.labels, rows)
@@ -154,24 +217,33 @@ class FusedTrainer:
             # h = -c * d(loss)/d(logits), the loss being the batch mean.
             d_logits *= gradient_scale * (-1.0 / batch_size)
             d_logits_scaled = scale * d_logits
-            d_pre = tf.raw_ops.ReluGrad(
-                gradients=tf.matmul(d_logits_scaled, weights2, transpose_b=True),
-                features=relu_z,
-            )
-            updates = (
-                tf.matmul(batch_x, d_pre, transpose_a=True),
-                bias_gradient_ratio * tf.reduce_sum(d_pre, axis=0),
-                tf.matmul(relu_z, d_logits_scaled, transpose_a=True),
-                bias_gradient_ratio * tf.reduce_sum(d_logits, axis=0),
-            )
-            rates = (weight_rate, bias_rate, weight_rate, bias_rate)
             applied = [
                 tf.raw_ops.ResourceApplyMomentum(
-                    var=average.handle, accum=buffer.handle, lr=rate, grad=update,
+                    var=average_biases2.handle, accum=biases2.handle, lr=bias_rate,
+                    grad=bias_gradient_ratio * tf.reduce_sum(d_logits, axis=0),
                     momentum=momentum,
                 )
-                for buffer, average, update, rate in zip(buffers, averages, updates, rates)
             ]
+            for shard, z in zip(shards, relu_z):
+                d_pre = tf.raw_ops.ReluGrad(
+                    gradients=tf.matmul(d_logits_scaled, shard.buffers[2], transpose_b=True),
+                    features=z,
+                )
+                updates = (
+                    tf.matmul(batch_x, d_pre, transpose_a=True),
+                    bias_gradient_ratio * tf.reduce_sum(d_pre, axis=0),
+                    tf.matmul(z, d_logits_scaled, transpose_a=True),
+                )
+                applied.extend(
+                    tf.raw_ops.ResourceApplyMomentum(
+                        var=average.handle, accum=buffer.handle, lr=rate, grad=update,
+                        momentum=momentum,
+                    )
+                    for buffer, average, update, rate in zip(
+                        shard.buffers, shard.averages, updates,
+                        (weight_rate, bias_rate, weight_rate),
+                    )
+                )
             with tf.control_dependencies(applied):
                 return i + 1, cross_entropy_sum + tf.reduce_sum(cross_entropy)
 
@@ -183,19 +255,21 @@ class FusedTrainer:
         rows = used[:, tf.newaxis]
         # Used rows from P and Q; the others only decayed and were averaged.
         new_weights1 = tf.tensor_scatter_nd_update(
-            idle_weight * weights1, rows, weight_scale * self._weights1
+            idle_weight * weights1, rows, weight_scale * self._joined("buffers", 0)
         )
         new_average_weights1 = tf.tensor_scatter_nd_update(
             average_scale * average_weights1 + idle_average_from_weight * weights1,
             rows,
-            average_scale * self._average_weights1,
+            average_scale * self._joined("averages", 0),
         )
         weights1.assign(new_weights1)
         average_weights1.assign(new_average_weights1)
-        for variable, scale in zip(model.variables_[1:], (bias_scale, weight_scale, bias_scale)):
-            variable.assign(variable * scale)
-        for average in model.shadows[1:]:
-            average.assign(average * average_scale)
+        biases1.assign(bias_scale * self._joined("buffers", 1))
+        weights2.assign(weight_scale * self._joined("buffers", 2))
+        biases2.assign(bias_scale * biases2)
+        average_biases1.assign(average_scale * self._joined("averages", 1))
+        average_weights2.assign(average_scale * self._joined("averages", 2))
+        average_biases2.assign(average_scale * average_biases2)
         model.global_step.assign_add(tf.cast(num_steps, tf.int64))
         penalty = model.regularization_rate * (tf.nn.l2_loss(weights1) + tf.nn.l2_loss(weights2))
         return cross_entropy_sum / (tf.cast(num_steps, tf.float32) * batch_size), penalty

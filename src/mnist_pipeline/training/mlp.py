@@ -74,10 +74,22 @@ class AveragedMLP(tf.Module):
 
     # ----------------------------------------------------------------- use
     @tf.function(autograph=False, reduce_retracing=True)
-    def averaged_accuracy(self, x: tf.Tensor, labels: tf.Tensor) -> tf.Tensor:
-        """Accuracy of the averaged weights (the seed's ``average_y``) on ``x``."""
-        predictions = tf.argmax(_logits(x, *self.shadows), axis=1, output_type=tf.int32)
-        return tf.reduce_mean(tf.cast(tf.equal(predictions, labels), tf.float32))
+    def averaged_accuracy(self, x: tf.Tensor, labels: tf.Tensor, chunks: int = 1) -> tf.Tensor:
+        """Accuracy of the averaged weights (the seed's ``average_y``) on ``x``.
+
+        The rows are split into ``chunks`` independent parts, which TensorFlow can run
+        side by side when each op is single-threaded (:mod:`.threads`).
+        """
+        count = tf.shape(x)[0]
+        correct = []
+        for chunk in range(chunks):
+            start, stop = count * chunk // chunks, count * (chunk + 1) // chunks
+            logits = _logits(x[start:stop], *self.shadows)
+            predictions = tf.argmax(logits, axis=1, output_type=tf.int32)
+            correct.append(
+                tf.reduce_sum(tf.cast(tf.equal(predictions, labels[start:stop]), tf.float32))
+            )
+        return tf.add_n(correct) / tf.cast(count, tf.float32)
 
 
 def averaged_keras_model(state: dict[str, np.ndarray]):
