@@ -16,6 +16,7 @@ from .config import TrainingConfig
 from .fused_steps import FusedTrainer, TrainingInputs
 from .mlp import AveragedMLP
 from .schedules import ema_decays, learning_rates
+from .threads import configure_for_shards
 
 logger = logging.getLogger(__name__)
 
@@ -63,19 +64,6 @@ class _Progress:
         )
 
 
-def _run_ops_on_one_inter_op_thread() -> None:
-    """Let TensorFlow run independent ops on one thread (matrix products still use all
-    cores). The training loop is a single chain of dependent ops, so a second inter-op
-    thread only adds hand-offs and competes with the products' threads: one thread was
-    about 7 % faster per step on the 2-core reference machine. This can only be set
-    before TensorFlow's runtime starts (the first op); later it is left as it is."""
-    try:
-        tf.config.threading.set_inter_op_parallelism_threads(1)
-    except RuntimeError:
-        logger.debug("TensorFlow already started; inter-op threads left at %d",
-                     tf.config.threading.get_inter_op_parallelism_threads())
-
-
 def train(  # noqa: PLR0913
     x_train: np.ndarray,
     y_train: np.ndarray,
@@ -97,14 +85,14 @@ def train(  # noqa: PLR0913
     ends with exactly the metrics of an uninterrupted one.
     """
     config.check_against_data(len(x_train))
-    _run_ops_on_one_inter_op_thread()
+    shards = configure_for_shards(config.hidden_units)
     tf.config.experimental.enable_op_determinism()
     model = AveragedMLP(x_train.shape[1], y_train.shape[1], config)
     shuffler = EpochShuffler(len(x_train), config.batch_size, config.seed)
     decay_steps = config.decay_steps or len(x_train)
 
     trainer = FusedTrainer(
-        model, TrainingInputs.from_arrays(x_train, np.argmax(y_train, axis=1))
+        model, TrainingInputs.from_arrays(x_train, np.argmax(y_train, axis=1)), shards
     )
     x_val_t, val_labels = tf.constant(x_val, tf.float32), _class_ids(y_val)
 
@@ -137,7 +125,7 @@ def train(  # noqa: PLR0913
                 ema_decays(steps, config.moving_average_decay),
             )
             step = point
-        accuracy = float(model.averaged_accuracy(x_val_t, val_labels))
+        accuracy = float(model.averaged_accuracy(x_val_t, val_labels, shards))
         rows.append((step, accuracy, train_loss, float(lr_at(np.array([step]))[0])))
         logger.info(
             "After %d training step(s), validation accuracy using average model is %g %s",
@@ -147,7 +135,7 @@ def train(  # noqa: PLR0913
             checkpoints.save(model, step, rows, fingerprint)
 
     test_accuracy = float(
-        model.averaged_accuracy(tf.constant(x_test, tf.float32), _class_ids(y_test))
+        model.averaged_accuracy(tf.constant(x_test, tf.float32), _class_ids(y_test), shards)
     )
     logger.info(
         "After %d training step(s), test accuracy using average model is %g", step, test_accuracy
