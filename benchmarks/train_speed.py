@@ -9,6 +9,11 @@ alone (graph building, evaluations and test included; TensorFlow import and data
 excluded). Printed per implementation: steps/s, wall seconds (median, min, max), test
 accuracy, peak resident memory; then the ratio project / reference.
 
+Repeat ``k`` of both implementations trains with seed ``seeds[k]`` (default 0, 1, 2, ...:
+the initial weights and the shuffles; the reference draws them from the same seeded
+sources). One seed's test accuracy moves by about +-0.001 with any change in float
+rounding, so the accuracies are compared as a mean over the seeds, pair by pair.
+
 Mode ``kedro-run`` times the whole ``kedro run`` from a cold start (a new process; the raw
 files already in ``data/01_raw/``) and its peak resident memory.
 
@@ -16,6 +21,7 @@ Run from the project root after ``kedro run --pipeline=ingest,preprocess`` (or a
 
     python benchmarks/train_speed.py                 # 20,000 steps, 3 runs each
     python benchmarks/train_speed.py --steps 2000 --repeats 2
+    python benchmarks/train_speed.py --seeds 0 0 0     # the same seed every time
     python benchmarks/train_speed.py --mode kedro-run --repeats 3
 """
 
@@ -39,7 +45,7 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _child(implementation: str, steps: int) -> None:
+def _child(implementation: str, steps: int, seed: int) -> None:
     """Train once in this process and print one JSON line of figures."""
     import numpy as np
     import yaml
@@ -49,7 +55,7 @@ def _child(implementation: str, steps: int) -> None:
 
     data = {name: np.load(PROJECT_ROOT / "data" / "05_model_input" / f"{name}.npy") for name in SPLITS}
     params = yaml.safe_load((PROJECT_ROOT / "conf/base/parameters_train.yml").read_text())["train"]
-    config = TrainingConfig.from_params({**params, "steps": steps})
+    config = TrainingConfig.from_params({**params, "steps": steps, "seed": seed})
     quiet = lambda *args, **kwargs: None  # noqa: E731
     if implementation == "reference":
         from seed_reference import train_reference
@@ -67,8 +73,11 @@ def _child(implementation: str, steps: int) -> None:
     print(json.dumps({"seconds": seconds, "test_accuracy": accuracy, "peak_rss_mb": _peak_rss_mb()}))
 
 
-def _run_child(implementation: str, steps: int) -> dict:
-    command = [sys.executable, __file__, "--child", implementation, "--steps", str(steps)]
+def _run_child(implementation: str, steps: int, seed: int) -> dict:
+    command = [
+        sys.executable, __file__, "--child", implementation, "--steps", str(steps),
+        "--seeds", str(seed),
+    ]
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
     output = subprocess.run(command, check=True, capture_output=True, text=True, env=env, cwd=PROJECT_ROOT)
     return json.loads(output.stdout.strip().splitlines()[-1])
@@ -82,28 +91,33 @@ def _summary(name: str, runs: list[dict], steps: int | None) -> str:
         parts.append(f"{steps / median:7.0f} steps/s")
     parts.append(f"wall s median {median:7.2f}  min {min(seconds):7.2f}  max {max(seconds):7.2f}")
     if "test_accuracy" in runs[0]:
-        accuracies = sorted({round(r["test_accuracy"], 4) for r in runs})
-        parts.append(f"test acc {', '.join(f'{a:.4f}' for a in accuracies)}")
+        accuracies = [r["test_accuracy"] for r in runs]
+        parts.append(f"test acc mean {statistics.mean(accuracies):.4f} "
+                     f"({', '.join(f'{a:.4f}' for a in accuracies)})")
     parts.append(f"peak RSS {max(r['peak_rss_mb'] for r in runs):6.0f} MB")
     return "  ".join(parts)
 
 
-def benchmark_training(steps: int, repeats: int) -> None:
-    """Alternate reference and project runs; print the figures and the ratio."""
+def benchmark_training(steps: int, seeds: list[int]) -> None:
+    """Alternate reference and project runs, one pair per seed; print figures and ratios."""
     runs: dict[str, list[dict]] = {"reference": [], "project": []}
-    for repeat in range(repeats):
+    for repeat, seed in enumerate(seeds):
         for implementation in ("reference", "project"):
-            result = _run_child(implementation, steps)
+            result = _run_child(implementation, steps, seed)
             runs[implementation].append(result)
-            print(f"  run {repeat + 1}/{repeats} {implementation:<9} {result['seconds']:7.2f} s  "
-                  f"test acc {result['test_accuracy']:.4f}", flush=True)
-    print(f"\n{steps} training steps, {repeats} runs each, alternating, one process per run")
+            print(f"  run {repeat + 1}/{len(seeds)} seed {seed} {implementation:<9} "
+                  f"{result['seconds']:7.2f} s  test acc {result['test_accuracy']:.4f}", flush=True)
+    print(f"\n{steps} training steps, {len(seeds)} runs each (seeds {', '.join(map(str, seeds))}), "
+          "alternating, one process per run")
     for name, results in runs.items():
         print(_summary(name, results, steps))
     reference = [r["seconds"] for r in runs["reference"]]
     project = [r["seconds"] for r in runs["project"]]
     print(f"ratio project/reference: median {statistics.median(project) / statistics.median(reference):.3f}"
           f"  min {min(project) / min(reference):.3f}")
+    gain = [p["test_accuracy"] - r["test_accuracy"] for p, r in zip(runs["project"], runs["reference"])]
+    print(f"test accuracy project - reference, same seed: mean {statistics.mean(gain):+.4f} "
+          f"({', '.join(f'{g:+.4f}' for g in gain)})")
 
 
 def benchmark_kedro_run(repeats: int, kedro_args: list[str]) -> None:
@@ -131,13 +145,18 @@ def main() -> None:
     parser.add_argument("--mode", choices=["training", "kedro-run"], default="training")
     parser.add_argument("--steps", type=int, default=20_000, help="training steps per run")
     parser.add_argument("--repeats", type=int, default=3, help="runs per implementation")
+    parser.add_argument(
+        "--seeds", type=int, nargs="+",
+        help="the seed of each repeat (default 0, 1, ..., repeats - 1); sets the repeats",
+    )
     parser.add_argument("--kedro-args", nargs="*", default=[], help="extra `kedro run` arguments")
     parser.add_argument("--child", choices=["reference", "project"], help=argparse.SUPPRESS)
     args = parser.parse_args()
+    seeds = args.seeds if args.seeds else list(range(args.repeats))
     if args.child:
-        _child(args.child, args.steps)
+        _child(args.child, args.steps, seeds[0])
     elif args.mode == "training":
-        benchmark_training(args.steps, args.repeats)
+        benchmark_training(args.steps, seeds)
     else:
         benchmark_kedro_run(args.repeats, args.kedro_args)
 
