@@ -1,6 +1,6 @@
 """The compiled training loop: the seed's SGD + L2 + moving-average steps, made fast.
 
-Three things make a step cheap without changing its math:
+Four things make a step cheap without changing its math:
 
 - Up to :data:`MAX_STEPS_PER_CALL` steps run inside one compiled call, with the data
   resident as tensors and every per-step scalar computed on the host beforehand, so
@@ -18,11 +18,13 @@ Three things make a step cheap without changing its math:
   Every shard's products, activations and updates depend only on the shared batch and
   d(loss)/d(logits), so TensorFlow runs the shards side by side on its inter-op threads,
   each op on one core (:func:`.threads.configure_for_shards`). On the 2-core reference
-  machine two single-threaded shards beat one chain of two-threaded ops by about 18 %:
-  the chain's many small ops leave a core idle, and every split of an op costs a hand-off.
+  machine two single-threaded shards took about 0.95 ms a step against 1.2 ms for one
+  chain of two-threaded ops: the chain's many small ops leave a core idle, and every
+  split of an op costs a hand-off. The number of shards changes only the order of
+  float additions (the logits sum the shards' parts), not the math.
 
 ``tests/training/test_mlp.py`` checks the steps against a NumPy computation of the seed's
-formulas, including a feature that is always zero.
+formulas, including a feature that is always zero and shards of unequal size.
 """
 
 from __future__ import annotations
