@@ -15,7 +15,8 @@ import os
 
 logger = logging.getLogger(__name__)
 
-#: More shards than this make the per-shard matrix products too thin to run well.
+#: Beyond this many cores, the extra cores become intra-op threads of each shard rather
+#: than more, thinner shards. Only the 2-core layout has been measured.
 MAX_SHARDS = 4
 
 
@@ -48,7 +49,8 @@ def configure_for_shards(hidden_units: int) -> int:
 
     TensorFlow accepts pool sizes only before its runtime starts (the first op of the
     process); after that they are left as they are, which is slower but gives the same
-    results.
+    results. The sizes hold for the whole process: nodes that run after training in the
+    same ``kedro run`` (evaluation) also get single-threaded ops on a 2-core machine.
     """
     import tensorflow as tf  # noqa: PLC0415 (the plan above is testable without it)
 
