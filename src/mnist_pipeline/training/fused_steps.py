@@ -196,11 +196,13 @@ class FusedTrainer:
         num_steps = tf.shape(batch_indices)[0]
         batch_size = tf.cast(tf.shape(batch_indices)[1], tf.float32)
 
-        def step(i, cross_entropy_sum):
+        def batch(i):
+            rows = batch_indices[tf.minimum(i, num_steps - 1)]
+            return tf.gather(inputs.features, rows), tf.gather(inputs.labels, rows)
+
+        def step(i, cross_entropy_sum, batch_x, batch_labels):
             (scale, bias_ratio, momentum, gradient_scale, bias_gradient_ratio,
              weight_rate, bias_rate) = tf.unstack(per_step[i])
-            rows = batch_indices[i]
-            batch_x = tf.gather(inputs.features, rows)
             # W = scale * P with scale > 0, so the hidden layer is scale * relu(z): the
             # scale is carried on the 100x10 side instead of the 100x500 activations.
             relu_z = [
@@ -210,11 +212,15 @@ class FusedTrainer:
                 for shard in shards
             ]
             partial_logits = [tf.matmul(z, shard.buffers[2]) for z, shard in zip(relu_z, shards)]
+            # The next batch is gathered while the small ops between the large products
+            # leave a core free; started earlier, it would delay this step's products.
+            with tf.control_dependencies(relu_z):
+                next_x, next_labels = batch(i + 1)
             logits = tf.nn.bias_add(
                 (scale * scale) * tf.add_n(partial_logits), (scale * bias_ratio) * biases2
             )
             cross_entropy, d_logits = tf.raw_ops.SparseSoftmaxCrossEntropyWithLogits(
-                features=logits, labels=tf.gather(inputs.labels, rows)
+                features=logits, labels=batch_labels
             )
             # h = -c * d(loss)/d(logits), the loss being the batch mean.
             d_logits *= gradient_scale * (-1.0 / batch_size)
@@ -247,10 +253,11 @@ class FusedTrainer:
                     )
                 )
             with tf.control_dependencies(applied):
-                return i + 1, cross_entropy_sum + tf.reduce_sum(cross_entropy)
+                cross_entropy_sum += tf.reduce_sum(cross_entropy)
+                return i + 1, cross_entropy_sum, next_x, next_labels
 
-        _, cross_entropy_sum = tf.while_loop(
-            lambda i, _: i < num_steps, step, (tf.constant(0), tf.constant(0.0))
+        _, cross_entropy_sum, _, _ = tf.while_loop(
+            lambda i, *_: i < num_steps, step, (tf.constant(0), tf.constant(0.0), *batch(0))
         )
         (weight_scale, bias_scale, average_scale,
          idle_weight, idle_average_from_weight) = tf.unstack(final_scales)
