@@ -18,7 +18,7 @@ Four things make a step cheap without changing its math:
   Every shard's products, activations and updates depend only on the shared batch and
   d(loss)/d(logits), so TensorFlow runs the shards side by side on its inter-op threads,
   each op on one core (:func:`.threads.configure_for_shards`). On the 2-core reference
-  machine two single-threaded shards took about 0.95 ms a step against 1.2 ms for one
+  machine two single-threaded shards took about 0.92 ms a step against 1.2 ms for one
   chain of two-threaded ops: the chain's many small ops leave a core idle, and every
   split of an op costs a hand-off. The number of shards changes only the order of
   float additions (the logits sum the shards' parts), not the math.
