@@ -1,4 +1,4 @@
-"""Project hooks: check parameters before any work; tie an evaluation to its model.
+"""Project hooks: check parameters before any work; tie a run to the model it uses.
 
 ``ParameterCheckHook`` runs before the pipeline (and before kedro-mlflow opens a run): a
 setting that cannot work stops the run with one message, no data read, no run recorded.
@@ -8,28 +8,30 @@ setting that cannot work stops the run with one message, no data read, no run re
 belongs to a process that died (``kill -9``, a crash); it is marked KILLED, so the store
 never keeps phantom running runs.
 
-``kedro run --pipeline=evaluate`` loads the latest version of ``mnist_model``. Kedro names
-a version after the session that saved it, and kedro-mlflow tags each MLflow run with its
-session id (tag ``run_id``), so the model's version leads to the training run that made
-it. That link is recorded on the evaluation's run as tag ``training_run_id``.
+``kedro run --pipeline=evaluate`` uses the latest trained ``mnist_model``; the registry
+hook (:mod:`mnist_pipeline.registry`) recorded which training run and registry version it
+is, and ``ModelLineageHook`` tags the evaluation's run with them (``training_run_id``,
+``registered_model_version``, ``model_uri``). ``ExperimentKindHook`` makes the MLflow UI
+open on the runs table.
 """
 
 from __future__ import annotations
 
 import logging
-from pathlib import PurePosixPath
 from typing import Any
 
 from kedro.framework.hooks import hook_impl
-from kedro.io.core import VersionNotFoundError
 
 from mnist_pipeline.errors import UserFacingError
+from mnist_pipeline.mlflow_model import CHAMPION_ALIAS, REGISTERED_MODEL_NAME
 from mnist_pipeline.parameters import check_parameters
+from mnist_pipeline.registry import MODEL_DATASET, REGISTRATION_DATASET
 from mnist_pipeline.run_lock import held_for
 
 logger = logging.getLogger(__name__)
 
-MODEL_DATASET = "mnist_model"
+#: The registry's champion, as the ``predict`` pipeline loads it.
+CHAMPION_DATASET = "champion_model"
 
 
 class ModelNotTrainedError(UserFacingError, RuntimeError):
@@ -100,35 +102,37 @@ def _training_file_examples(catalog) -> int | None:
 
 
 class ModelLineageHook:
-    """Check a trained model exists before evaluating it, and tag the evaluation run."""
+    """Check a trained model exists before it is used, and tag the run with its lineage."""
 
     def __init__(self) -> None:
         """Start with no pending tags."""
         self._pending_tags: dict[str, str] = {}
 
     @hook_impl(tryfirst=True)
-    def before_pipeline_run(self, run_params: dict[str, Any], pipeline, catalog) -> None:
+    def before_pipeline_run(self, pipeline, catalog) -> None:
         """Before any run starts (and before an MLflow run is opened), find the model."""
         self._pending_tags = {}
+        if CHAMPION_DATASET in pipeline.inputs():
+            self._pending_tags = _champion_lineage()
         if MODEL_DATASET not in pipeline.inputs():
-            if MODEL_DATASET in pipeline.all_outputs():
-                self._pending_tags = {"model_version": str(run_params.get("session_id"))}
             return
-        dataset = catalog.get(MODEL_DATASET)
-        try:
-            model_path = PurePosixPath(dataset._get_load_path())
-        except VersionNotFoundError:
+        if not catalog.exists(MODEL_DATASET):
             raise ModelNotTrainedError(
-                f"There is no trained model yet ({MODEL_DATASET} has no version under "
-                "data/06_models/): run `kedro run` first to train one."
-            ) from None
-        version = model_path.parent.name
-        self._pending_tags = {"model_version": version}
-        training_run = _find_run_of_session(version)
-        if training_run is not None:
-            self._pending_tags["training_run_id"] = training_run
-        logger.info("Evaluating model version %s (MLflow training run %s)", version,
-                    training_run or "not found")
+                f"There is no trained model yet ({MODEL_DATASET} is not in data/06_models/): "
+                "run `kedro run` first to train one."
+            )
+        if not catalog.exists(REGISTRATION_DATASET):
+            logger.warning("The model in data/06_models/ was never registered in MLflow: "
+                           "its training run is not known.")
+            return
+        registration = catalog.load(REGISTRATION_DATASET)
+        self._pending_tags = {
+            "training_run_id": registration["training_run_id"],
+            "registered_model_version": str(registration["version"]),
+            "model_uri": registration["model_uri"],
+        }
+        logger.info("Using the model of training run %s (%s)",
+                    registration["training_run_id"], registration["model_uri"])
 
     @hook_impl
     def before_node_run(self) -> None:
@@ -138,20 +142,50 @@ class ModelLineageHook:
         import mlflow  # noqa: PLC0415
 
         if mlflow.active_run() is not None:
-            tags = dict(self._pending_tags)
-            tags.setdefault("training_run_id", mlflow.active_run().info.run_id)
-            mlflow.set_tags(tags)
+            mlflow.set_tags(self._pending_tags)
         self._pending_tags = {}
 
 
-def _find_run_of_session(session_id: str) -> str | None:
-    """The id of the MLflow run that kedro-mlflow opened for Kedro session ``session_id``."""
-    import mlflow  # noqa: PLC0415
+def _champion_lineage() -> dict[str, str]:
+    """Which registry version the champion alias points at now, for the run's tags."""
+    import mlflow  # noqa: PLC0415 (already imported by kedro-mlflow)
+    from mlflow.exceptions import MlflowException  # noqa: PLC0415
 
-    runs = mlflow.search_runs(
-        search_all_experiments=True,
-        filter_string=f"tags.run_id = '{session_id}'",
-        output_format="list",
-        max_results=1,
-    )
-    return runs[0].info.run_id if runs else None
+    try:
+        version = mlflow.MlflowClient().get_model_version_by_alias(
+            REGISTERED_MODEL_NAME, CHAMPION_ALIAS
+        )
+    except MlflowException:
+        raise ModelNotTrainedError(
+            f"There is no {REGISTERED_MODEL_NAME}@{CHAMPION_ALIAS} model in the MLflow "
+            f"registry ({mlflow.get_tracking_uri()}) yet: run `kedro run` first to train one."
+        ) from None
+    logger.info("Using %s@%s: version %s, trained in run %s", REGISTERED_MODEL_NAME,
+                CHAMPION_ALIAS, version.version, version.run_id)
+    return {
+        "training_run_id": version.run_id,
+        "registered_model_version": str(version.version),
+        "model_uri": f"models:/{REGISTERED_MODEL_NAME}/{version.version}",
+    }
+
+
+class ExperimentKindHook:
+    """Mark the experiment as model training, so the MLflow UI opens on its runs table.
+
+    MLflow 3's UI picks its first view from the experiment tag ``mlflow.experimentKind``
+    and shows an empty GenAI overview for experiments without one.
+    """
+
+    TAG, KIND = "mlflow.experimentKind", "custom_model_development"
+
+    @hook_impl(trylast=True)
+    def after_context_created(self, context) -> None:
+        """After kedro-mlflow has set up the experiment (``trylast``), tag it once."""
+        import mlflow  # noqa: PLC0415 (already imported by kedro-mlflow)
+
+        mlflow_config = getattr(context, "mlflow", None)
+        if mlflow_config is None:
+            return
+        experiment = mlflow.get_experiment_by_name(mlflow_config.tracking.experiment.name)
+        if experiment is not None and self.TAG not in experiment.tags:
+            mlflow.MlflowClient().set_experiment_tag(experiment.experiment_id, self.TAG, self.KIND)

@@ -23,11 +23,26 @@ def _whole(minimum: int) -> Callable[[Any], str | None]:
     return check
 
 
+def _between(low: float, high: float, *, open_low: bool = False) -> Callable[[Any], str | None]:
+    def check(value: Any) -> str | None:
+        number = not isinstance(value, bool) and isinstance(value, int | float)
+        if not number or not (low < value if open_low else low <= value) or value > high:
+            return f"a number in {'(' if open_low else '['}{low:g}, {high:g}]"
+        return None
+
+    return check
+
+
 #: namespace -> key -> check returning what is allowed when the value is not.
 SCHEMAS: dict[str, dict[str, Callable[[Any], str | None]]] = {
     "ingest": {"num_classes": _whole(2)},
     "preprocess": {"validation_size": _whole(1)},
     "evaluate": {"mistakes_to_show": _whole(0)},
+    "predict": {
+        "box_size": lambda value: _whole(1)(value) or _between(1, 28)(value),
+        "ink_threshold": _between(0, 1, open_low=True),
+        "min_contrast": _between(0, 255),
+    },
 }
 
 

@@ -4,12 +4,25 @@ kedro-mlflow's hooks register themselves through its entry point; the MLflow set
 in ``conf/base/mlflow.yml``.
 """
 
-from mnist_pipeline.hooks import InterruptedRunsHook, ModelLineageHook, ParameterCheckHook
+from mnist_pipeline.hooks import (
+    ExperimentKindHook,
+    InterruptedRunsHook,
+    ModelLineageHook,
+    ParameterCheckHook,
+)
+from mnist_pipeline.registry import ModelRegistryHook
 
 # Pluggy calls hooks in reverse order of registration, `tryfirst` ones before the rest:
 # parameters are checked first, then the model is looked up, then runs of dead processes
-# are marked KILLED, all before kedro-mlflow opens this run's MLflow run.
-HOOKS = (InterruptedRunsHook(), ModelLineageHook(), ParameterCheckHook())
+# are marked KILLED, all before kedro-mlflow opens this run's MLflow run. `trylast` ones
+# (the experiment's kind, the registry's champion) run after kedro-mlflow's own.
+HOOKS = (
+    ModelRegistryHook(),
+    ExperimentKindHook(),
+    InterruptedRunsHook(),
+    ModelLineageHook(),
+    ParameterCheckHook(),
+)
 
 CONFIG_LOADER_ARGS = {
     "base_env": "base",

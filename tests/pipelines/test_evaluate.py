@@ -73,7 +73,7 @@ def test_plots_show_what_they_claim():
 class _StubModel:
     """Stands in for the Keras model: returns fixed logits."""
 
-    def predict(self, x, **kwargs):
+    def __call__(self, x, training=False):
         return LOGITS[: len(x)]
 
 

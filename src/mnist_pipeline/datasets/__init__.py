@@ -6,6 +6,8 @@ TensorFlow or MLflow import them only when used, so loading the catalog stays fa
 
 from .checkpoint_dataset import TensorFlowCheckpointDataset
 from .idx_dataset import ChecksumError, IDXDataset
+from .image_folder_dataset import ImageFolderDataset
+from .mlflow_live_metrics_dataset import MlflowLiveMetricsDataset
 from .mlflow_tags_dataset import MlflowTagsDataset
 from .numpy_dataset import NumpyDataset
 from .training_checkpoints_dataset import TrainingCheckpointsDataset
@@ -13,16 +15,11 @@ from .training_checkpoints_dataset import TrainingCheckpointsDataset
 __all__ = [
     "ChecksumError",
     "IDXDataset",
+    "ImageFolderDataset",
+    "MlflowLiveMetricsDataset",
     "MlflowTagsDataset",
     "NumpyDataset",
     "TensorFlowCheckpointDataset",
     "TrainingCheckpointsDataset",
 ]
 
-
-def __getattr__(name: str):  # lazy: kedro_mlflow pulls in mlflow (~2 s)
-    if name == "MlflowKerasModelDataset":
-        from .mlflow_keras_model_dataset import MlflowKerasModelDataset  # noqa: PLC0415
-
-        return MlflowKerasModelDataset
-    raise AttributeError(name)

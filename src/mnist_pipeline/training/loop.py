@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
+from collections.abc import Callable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -73,6 +74,7 @@ def train(  # noqa: PLR0913
     y_test: np.ndarray,
     config: TrainingConfig,
     checkpoints: TrainingCheckpoints | None = None,
+    log_metrics: Callable[[int, Mapping[str, float]], None] | None = None,
 ) -> TrainingResult:
     """Train the averaged MLP as the seed does and return its final state and history.
 
@@ -83,6 +85,9 @@ def train(  # noqa: PLR0913
     from the newest matching checkpoint (unless ``config.resume`` is false). Batches,
     learning rates and EMA decays depend only on the step and the seed, so a resumed run
     ends with exactly the metrics of an uninterrupted one.
+
+    ``log_metrics(step, {column: value})`` receives every history row as soon as it is
+    known (the rows restored from a checkpoint first), so a tracker shows the curve grow.
     """
     config.check_against_data(len(x_train))
     shards = configure_for_shards(config.hidden_units)
@@ -103,7 +108,7 @@ def train(  # noqa: PLR0913
         )
 
     rows: list[tuple] = []
-    step, train_loss, resumed = 0, float("nan"), None
+    step, train_loss, resumed, restored = 0, float("nan"), None, []
     if checkpoints is not None:
         fingerprint = training_fingerprint(config, x_train, y_train, x_val, y_val)
         if not config.resume and checkpoints.directory.exists():
@@ -111,7 +116,15 @@ def train(  # noqa: PLR0913
         if config.resume:
             resumed = checkpoints.restore(model, fingerprint, config.steps)
         if resumed is not None:
-            step, rows = resumed.step, resumed.history
+            step, restored = resumed.step, resumed.history
+
+    def record(row: tuple) -> None:
+        rows.append(row)
+        if log_metrics is not None:
+            log_metrics(row[0], dict(zip(HISTORY_COLUMNS[1:], row[1:])))
+
+    for row in restored:  # this run's history starts with the interrupted run's
+        record(tuple(row))
 
     progress = _Progress(config.steps, first_step=step)
     for point in evaluation_steps(config.steps, config.eval_every):
@@ -126,7 +139,7 @@ def train(  # noqa: PLR0913
             )
             step = point
         accuracy = float(model.averaged_accuracy(x_val_t, val_labels, shards))
-        rows.append((step, accuracy, train_loss, float(lr_at(np.array([step]))[0])))
+        record((step, accuracy, train_loss, float(lr_at(np.array([step]))[0])))
         logger.info(
             "After %d training step(s), validation accuracy using average model is %g %s",
             step, accuracy, progress.line(step),

@@ -14,16 +14,24 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-
-def predict_logits(model: Any, x_test: np.ndarray) -> np.ndarray:
-    """The model's logits for every test image, (count, classes) float32."""
-    return np.asarray(model.predict(x_test, batch_size=2000, verbose=0), dtype=np.float32)
+from ..inference.nodes import softmax
 
 
-def _softmax(logits: np.ndarray) -> np.ndarray:
-    shifted = logits - logits.max(axis=1, keepdims=True)
-    exp = np.exp(shifted)
-    return exp / exp.sum(axis=1, keepdims=True)
+#: Rows per call of the model: bounds the memory of the hidden layer on large inputs.
+PREDICT_CHUNK = 10_000
+
+
+def predict_logits(model: Any, features: np.ndarray) -> np.ndarray:
+    """The model's logits for every row of ``features``, (count, classes) float32.
+
+    The model is called directly on chunks of rows rather than through ``model.predict``,
+    whose per-call set-up costs more than a small request's whole computation.
+    """
+    chunks = [
+        np.asarray(model(features[start : start + PREDICT_CHUNK], training=False))
+        for start in range(0, len(features), PREDICT_CHUNK)
+    ]
+    return np.concatenate(chunks).astype(np.float32, copy=False)
 
 
 def score_test_set(logits: np.ndarray, y_test: np.ndarray) -> tuple[float, float]:
@@ -133,7 +141,7 @@ def plot_confident_mistakes(
     x_test: np.ndarray, y_test: np.ndarray, logits: np.ndarray, count: int
 ) -> Figure:
     """Grid of the misclassified test digits the model was most sure of."""
-    probabilities = _softmax(logits.astype(np.float64))
+    probabilities = softmax(logits)
     predicted = probabilities.argmax(axis=1)
     labels = y_test.argmax(axis=1)
     wrong = np.flatnonzero(predicted != labels)

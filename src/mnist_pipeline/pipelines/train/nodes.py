@@ -7,6 +7,7 @@ they run, not when the pipeline is registered: ``kedro run --pipeline=ingest`` a
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -23,12 +24,15 @@ def train_averaged_mlp(  # noqa: PLR0913
     x_test: np.ndarray,
     y_test: np.ndarray,
     checkpoints: Any,
+    log_metrics: Callable[[int, Mapping[str, float]], None],
     parameters: dict[str, Any],
 ) -> tuple[dict[str, np.ndarray], pd.DataFrame, float, dict[str, str]]:
     """Train the seed's MLP with SGD, decay, L2 and a moving average of the weights.
 
     ``checkpoints`` (from the catalog) is where training checkpoints itself at every
-    evaluation step, and whence an interrupted run resumes.
+    evaluation step, and whence an interrupted run resumes; ``log_metrics`` (also from
+    the catalog) receives each point of the history (validation accuracy, training loss,
+    learning rate) as soon as it is measured.
 
     Returns:
         The final checkpoint state (weights, averages, global step), the history of
@@ -38,7 +42,9 @@ def train_averaged_mlp(  # noqa: PLR0913
     from mnist_pipeline.training.loop import train  # noqa: PLC0415 (TensorFlow)
 
     config = TrainingConfig.from_params(parameters)
-    result = train(x_train, y_train, x_val, y_val, x_test, y_test, config, checkpoints)
+    result = train(
+        x_train, y_train, x_val, y_val, x_test, y_test, config, checkpoints, log_metrics
+    )
     tags = {}
     if result.resumed is not None:
         tags = {"resumed_from_step": str(result.resumed.step)}
@@ -50,29 +56,9 @@ def train_averaged_mlp(  # noqa: PLR0913
 def build_averaged_model(checkpoint: dict[str, np.ndarray]) -> Any:
     """A Keras model (pixels in, logits out) with the checkpoint's averaged weights.
 
-    These are the weights the seed validates and tests with, so this is the model to
-    evaluate and serve.
+    These are the weights the seed validates and tests with, so this is the model that is
+    evaluated, and served inside the inference pipeline.
     """
     from mnist_pipeline.training.mlp import averaged_keras_model  # noqa: PLC0415
 
     return averaged_keras_model(checkpoint)
-
-
-def package_model_for_serving(model: Any) -> Any:
-    """Pass the model on unchanged: the MLflow dataset receiving it logs it as a model."""
-    return model
-
-
-def metric_histories(
-    history: pd.DataFrame,
-) -> tuple[dict[int, float], dict[int, float], dict[int, float]]:
-    """Split the history into ``{step: value}`` series for MLflow's metric charts.
-
-    The training loss is undefined before the first step and left out there.
-    """
-
-    def series(column: str) -> dict[int, float]:
-        rows = history[["step", column]].dropna()
-        return {int(step): float(value) for step, value in zip(rows["step"], rows[column])}
-
-    return series("val_accuracy"), series("train_loss"), series("learning_rate")

@@ -1,0 +1,87 @@
+"""Turn raw MNIST-like images into digit predictions a person can read.
+
+These nodes run inside the served MLflow model (kedro-mlflow's ``KedroPipelineModel``):
+they take what a client sends, so a bad request is told apart from a bug by
+:class:`InvalidImagesError`, whose message says what is wrong.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from mlflow.exceptions import MlflowException
+from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
+
+from mnist_pipeline.errors import UserFacingError
+
+#: The side of an MNIST image, in pixels.
+IMAGE_SIDE = 28
+#: Columns of a prediction table: the digit, its probability, then each class's.
+PREDICTION_COLUMNS = ["digit", "probability", *(f"p{digit}" for digit in range(10))]
+
+
+class InvalidImagesError(UserFacingError, MlflowException):
+    """The images given for prediction are not (N, 28, 28) whole numbers in 0..255.
+
+    An ``MlflowException`` with code ``INVALID_PARAMETER_VALUE``: MLflow's scoring server
+    answers it with HTTP 400 and this message (any other error becomes a generic one).
+    """
+
+    def __init__(self, message: str) -> None:
+        """Create the error with ``message`` (what is wrong with which image)."""
+        super().__init__(message, error_code=INVALID_PARAMETER_VALUE)
+
+
+def check_digit_images(images: np.ndarray) -> np.ndarray:
+    """Check that ``images`` are MNIST-like images and return them as uint8.
+
+    Accepts any numeric array of shape (N, 28, 28), N >= 1, whose values are whole
+    numbers in 0..255 (white digit on black, as MNIST); integers that arrive as floats
+    (e.g. from JSON) are fine.
+
+    Raises:
+        InvalidImagesError: naming the first problem found (shape, type or value).
+    """
+    array = np.asarray(images)
+    if array.ndim != 3 or array.shape[1:] != (IMAGE_SIDE, IMAGE_SIDE):
+        raise InvalidImagesError(
+            f"Expected images of shape (N, {IMAGE_SIDE}, {IMAGE_SIDE}) (N images of "
+            f"{IMAGE_SIDE}x{IMAGE_SIDE} pixels), got shape {array.shape}."
+        )
+    if len(array) == 0:
+        raise InvalidImagesError("No images given: send at least one 28x28 image.")
+    if array.dtype.kind not in "uif" or array.dtype == np.float16:
+        raise InvalidImagesError(
+            f"Pixel values must be numbers 0..255, got values of type {array.dtype}."
+        )
+    outside = ~np.isfinite(array) | (array < 0) | (array > 255)
+    if outside.any():
+        image, row, column = (int(i) for i in np.argwhere(outside)[0])
+        raise InvalidImagesError(
+            f"Pixel values must lie in 0..255 (white digit on black); image {image} has "
+            f"{float(array[image, row, column]):g} at row {row}, column {column}."
+        )
+    if array.dtype.kind == "f" and (array != np.round(array)).any():
+        image, row, column = (int(i) for i in np.argwhere(array != np.round(array))[0])
+        raise InvalidImagesError(
+            f"Pixel values must be whole numbers 0..255; image {image} has "
+            f"{float(array[image, row, column]):g} at row {row}, column {column}."
+        )
+    return array.astype(np.uint8)
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Class probabilities (float64) from logits, one row per example."""
+    shifted = logits.astype(np.float64) - logits.max(axis=1, keepdims=True)
+    exp = np.exp(shifted)
+    return exp / exp.sum(axis=1, keepdims=True)
+
+
+def predictions_table(logits: np.ndarray) -> pd.DataFrame:
+    """One row per image: the predicted ``digit``, its ``probability`` and ``p0``..``p9``."""
+    probabilities = softmax(logits)
+    digits = probabilities.argmax(axis=1)
+    table = pd.DataFrame(probabilities, columns=PREDICTION_COLUMNS[2:])
+    table.insert(0, "digit", digits.astype(np.int64))
+    table.insert(1, "probability", probabilities[np.arange(len(digits)), digits])
+    return table

@@ -1,0 +1,158 @@
+"""Make a user's image files MNIST-like and tabulate the champion model's predictions.
+
+MNIST's digits were made from scanned handwriting: grey levels with white ink on black,
+cropped to the ink, scaled (anti-aliased) so that the longer side is 20 pixels keeping
+the aspect ratio, then placed in a 28x28 field so that the centre of mass of the ink is
+at its centre. :func:`mnist_like` does the same to any image, whatever its size, colour
+mode and polarity, so that the model sees what it was trained on.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from PIL import Image, UnidentifiedImageError
+
+from mnist_pipeline.errors import UserFacingError
+from mnist_pipeline.pipelines.inference.nodes import IMAGE_SIDE, PREDICTION_COLUMNS
+
+logger = logging.getLogger(__name__)
+
+#: Columns of ``predictions.csv``.
+REPORT_COLUMNS = ["file", *PREDICTION_COLUMNS, "error"]
+
+
+class NoInkError(UserFacingError, ValueError):
+    """The image holds no stroke that stands out from its background."""
+
+
+def _grey_levels(image: Image.Image) -> np.ndarray:
+    """Luminance 0..255 as float64; transparent parts count as white paper."""
+    if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
+        rgba = image.convert("RGBA")
+        paper = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        image = Image.alpha_composite(paper, rgba)
+    if image.mode in ("I", "I;16", "F"):
+        levels = np.asarray(image, dtype=np.float64)
+        top = levels.max()
+        return levels * (255.0 / top) if top > 255 else levels
+    return np.asarray(image.convert("L"), dtype=np.float64)
+
+
+def _ink(levels: np.ndarray, min_contrast: float) -> np.ndarray:
+    """Ink intensity 0..255 on a black background: inverted when the paper is light."""
+    border = np.concatenate([levels[0], levels[-1], levels[:, 0], levels[:, -1]])
+    if np.median(border) > 127.5:
+        levels = 255.0 - levels
+        border = 255.0 - border
+    background = float(np.median(border))
+    strongest = float(levels.max())
+    if strongest - background < min_contrast:
+        raise NoInkError(
+            f"no ink: nothing stands out from the background by {min_contrast:g} grey "
+            "levels or more (is the image blank?)"
+        )
+    return np.clip((levels - background) * (255.0 / (strongest - background)), 0.0, 255.0)
+
+
+def _centre_of_mass(image: np.ndarray) -> tuple[float, float]:
+    rows, columns = np.indices(image.shape)
+    total = image.sum()
+    return float((rows * image).sum() / total), float((columns * image).sum() / total)
+
+
+def mnist_like(
+    image: Image.Image, box_size: int = 20, ink_threshold: float = 0.2, min_contrast: float = 40
+) -> np.ndarray:
+    """One image of any size and mode as a (28, 28) uint8 MNIST digit (white on black).
+
+    Args:
+        image: The picture of one digit.
+        box_size: The side, in pixels, of the box the digit is scaled into (MNIST: 20).
+        ink_threshold: Fraction of the strongest ink that counts when cropping to the
+            ink, so that faint specks and paper texture do not widen the crop.
+        min_contrast: Grey levels (of 255) the ink must stand out from the background.
+
+    Raises:
+        NoInkError: when nothing stands out from the background.
+    """
+    ink = _ink(_grey_levels(image), min_contrast)
+    rows = np.flatnonzero((ink > 255.0 * ink_threshold).any(axis=1))
+    columns = np.flatnonzero((ink > 255.0 * ink_threshold).any(axis=0))
+    digit = ink[rows[0] : rows[-1] + 1, columns[0] : columns[-1] + 1]
+    scale = box_size / max(digit.shape)
+    height = max(1, round(digit.shape[0] * scale))
+    width = max(1, round(digit.shape[1] * scale))
+    resized = Image.fromarray(digit.astype(np.float32), mode="F").resize(
+        (width, height), Image.Resampling.LANCZOS
+    )
+    scaled = np.clip(np.asarray(resized, dtype=np.float64), 0.0, 255.0)
+    centre_row, centre_column = _centre_of_mass(scaled)
+    middle = IMAGE_SIDE / 2  # where MNIST put the centre of mass (0-based pixel rows)
+    top = int(np.clip(round(middle - centre_row), 0, IMAGE_SIDE - height))
+    left = int(np.clip(round(middle - centre_column), 0, IMAGE_SIDE - width))
+    field = np.zeros((IMAGE_SIDE, IMAGE_SIDE))
+    field[top : top + height, left : left + width] = scaled
+    return np.rint(field).astype(np.uint8)
+
+
+def _root_cause(exc: BaseException) -> str:
+    """The innermost error's message: Pillow's words, not the dataset wrapper's."""
+    while exc.__cause__ is not None:
+        exc = exc.__cause__
+    if isinstance(exc, UnidentifiedImageError):
+        return "its contents are in no image format Pillow reads"
+    return (str(exc).splitlines() or [type(exc).__name__])[0][:200]
+
+
+def prepare_digit_images(
+    partitions: Mapping[str, Callable[[], Image.Image]], parameters: Mapping[str, Any]
+) -> tuple[np.ndarray, pd.DataFrame]:
+    """Make every image file MNIST-like; note why the others cannot be.
+
+    Returns:
+        The MNIST-like images of the files that could be read, (N, 28, 28) uint8, and a
+        table of every file in name order with its ``error`` (empty when it was read).
+    """
+    images, files, errors = [], [], []
+    for name in sorted(partitions):
+        try:
+            images.append(mnist_like(partitions[name](), **parameters))
+            errors.append("")
+        except NoInkError as exc:
+            errors.append(str(exc))
+        except Exception as exc:  # noqa: BLE001 (Pillow raises many types for a bad file)
+            errors.append(f"not a readable PNG, JPEG or BMP image ({_root_cause(exc)})")
+        files.append(name)
+    stacked = np.stack(images) if images else np.zeros((0, IMAGE_SIDE, IMAGE_SIDE), np.uint8)
+    return stacked, pd.DataFrame({"file": files, "error": errors})
+
+
+def predict_digits(model: Any, images: np.ndarray) -> pd.DataFrame:
+    """The model's prediction table for ``images`` (empty when there are none).
+
+    ``model`` is the served pyfunc model: it takes pixel values as float64.
+    """
+    if len(images) == 0:
+        return pd.DataFrame(columns=PREDICTION_COLUMNS)
+    return pd.DataFrame(model.predict(images.astype(np.float64)))
+
+
+def report_predictions(files: pd.DataFrame, predictions: pd.DataFrame) -> pd.DataFrame:
+    """One row per file: its prediction, or its error and no digit."""
+    readable = files["error"] == ""
+    report = pd.DataFrame(index=files.index, columns=PREDICTION_COLUMNS, dtype=np.float64)
+    report.loc[readable, PREDICTION_COLUMNS] = predictions[PREDICTION_COLUMNS].to_numpy()
+    report["digit"] = report["digit"].astype("Int64")
+    report.insert(0, "file", files["file"])
+    report["error"] = files["error"]
+    failed = int((~readable).sum())
+    logger.info(
+        "Predicted %d of %d image file(s); %d could not be read (see their error column)",
+        int(readable.sum()), len(files), failed,
+    )
+    return report[REPORT_COLUMNS]

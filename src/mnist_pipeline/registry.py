@@ -1,0 +1,139 @@
+"""The model registry: every trained model a version of ``mnist_mlp``, the best the champion.
+
+kedro-mlflow registers the model it logs at the end of a training run (see
+:mod:`mnist_pipeline.mlflow_model`). Then :class:`ModelRegistryHook` decides whether the
+new version becomes the ``champion`` (the alias that serving and ``kedro run
+--pipeline=predict`` use): only when its final validation accuracy is at least the
+current champion's, the first version always. The version's tags say why, and
+``data/06_models/model_registration.json`` records the outcome for ``evaluate``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from typing import Any
+
+from kedro.framework.hooks import hook_impl
+
+from mnist_pipeline.mlflow_model import CHAMPION_ALIAS, REGISTERED_MODEL_NAME
+
+logger = logging.getLogger(__name__)
+
+#: The trained model's dataset; saving it marks the MLflow run that trained a model.
+MODEL_DATASET = "mnist_model"
+#: Where the outcome of a registration is recorded (a catalog entry).
+REGISTRATION_DATASET = "model_registration"
+#: The metric that decides promotion: the last validation accuracy of the training run.
+DECIDING_METRIC = "val_accuracy"
+
+
+@dataclasses.dataclass(frozen=True)
+class Promotion:
+    """Whether a new version becomes the champion, and why, in words for its tags."""
+
+    promote: bool
+    reason: str
+
+
+def decide_promotion(
+    version: str, accuracy: float, champion: tuple[str, float] | None
+) -> Promotion:
+    """Promote ``version`` when no champion exists or its accuracy is at least the champion's.
+
+    ``champion`` is ``(version, validation accuracy)`` of the current champion, if any.
+    """
+    if champion is None:
+        return Promotion(True, f"promoted: version {version} is the first champion "
+                               f"({DECIDING_METRIC} {accuracy:.4f})")
+    champion_version, champion_accuracy = champion
+    if accuracy >= champion_accuracy:
+        return Promotion(True, f"promoted: {DECIDING_METRIC} {accuracy:.4f} >= "
+                               f"{champion_accuracy:.4f} of champion version {champion_version}")
+    return Promotion(False, f"not promoted: {DECIDING_METRIC} {accuracy:.4f} < "
+                            f"{champion_accuracy:.4f} of champion version {champion_version}")
+
+
+def _current_champion(client) -> tuple[str, float] | None:
+    from mlflow.exceptions import MlflowException  # noqa: PLC0415
+
+    try:
+        champion = client.get_model_version_by_alias(REGISTERED_MODEL_NAME, CHAMPION_ALIAS)
+    except MlflowException:  # no such alias (or model) yet
+        return None
+    if DECIDING_METRIC in champion.tags:
+        return champion.version, float(champion.tags[DECIDING_METRIC])
+    metrics = client.get_run(champion.run_id).data.metrics
+    return champion.version, float(metrics[DECIDING_METRIC])
+
+
+def promote_if_better(client, run_id: str) -> dict[str, Any]:
+    """Tag the version registered from ``run_id`` and move the champion alias if it earns it.
+
+    Returns:
+        What was decided: registered model, version, training run, validation accuracy,
+        whether it is now the champion and why.
+    """
+    versions = client.search_model_versions(
+        f"name = '{REGISTERED_MODEL_NAME}' and run_id = '{run_id}'"
+    )
+    if not versions:
+        raise LookupError(f"run {run_id} registered no version of {REGISTERED_MODEL_NAME}")
+    version = max(versions, key=lambda v: int(v.version)).version
+    accuracy = float(client.get_run(run_id).data.metrics[DECIDING_METRIC])
+    decision = decide_promotion(version, accuracy, _current_champion(client))
+    for key, value in {
+        DECIDING_METRIC: f"{accuracy:.6f}",
+        "promoted": str(decision.promote).lower(),
+        "promotion": decision.reason,
+    }.items():
+        client.set_model_version_tag(REGISTERED_MODEL_NAME, version, key, value)
+    if decision.promote:
+        client.set_registered_model_alias(REGISTERED_MODEL_NAME, CHAMPION_ALIAS, version)
+    return {
+        "registered_model": REGISTERED_MODEL_NAME,
+        "version": int(version),
+        "model_uri": f"models:/{REGISTERED_MODEL_NAME}/{version}",
+        "training_run_id": run_id,
+        DECIDING_METRIC: accuracy,
+        "champion": decision.promote,
+        "promotion": decision.reason,
+    }
+
+
+class ModelRegistryHook:
+    """After a training run's model is registered, decide on the champion alias."""
+
+    def __init__(self) -> None:
+        """Start with no training run seen."""
+        self._training_run_id: str | None = None
+
+    @hook_impl
+    def before_pipeline_run(self) -> None:
+        """Forget the previous run's training run (one hook serves a whole session)."""
+        self._training_run_id = None
+
+    @hook_impl
+    def after_dataset_saved(self, dataset_name: str) -> None:
+        """Note the MLflow run that saved a trained model: its model will be registered."""
+        if dataset_name == MODEL_DATASET:
+            import mlflow  # noqa: PLC0415 (already imported by kedro-mlflow)
+
+            run = mlflow.active_run()
+            self._training_run_id = run.info.run_id if run else None
+
+    @hook_impl(trylast=True)
+    def after_pipeline_run(self, pipeline, catalog) -> None:
+        """After kedro-mlflow's own hook has logged and registered the model (``trylast``)."""
+        from kedro_mlflow.pipeline.pipeline_ml import PipelineML  # noqa: PLC0415
+
+        if self._training_run_id is None or not isinstance(pipeline, PipelineML):
+            return
+        import mlflow  # noqa: PLC0415
+
+        outcome = promote_if_better(mlflow.MlflowClient(), self._training_run_id)
+        catalog.save(REGISTRATION_DATASET, outcome)
+        logger.info(
+            "Registered %s version %d (%s): %s", outcome["registered_model"], outcome["version"],
+            outcome["model_uri"], outcome["promotion"],
+        )
