@@ -63,7 +63,8 @@ def mlflow_store(project: Path):
     """A client on the project's MLflow store and all its runs, newest first."""
     import mlflow  # noqa: PLC0415
 
-    client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{project / 'mlflow.db'}")
+    store = f"sqlite:///{project / 'mlflow.db'}"
+    client = mlflow.MlflowClient(tracking_uri=store, registry_uri=store)
     experiments = [e.experiment_id for e in client.search_experiments()]
     runs = client.search_runs(experiments, order_by=["attributes.start_time DESC"])
     return client, runs

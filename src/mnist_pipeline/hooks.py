@@ -11,8 +11,8 @@ never keeps phantom running runs.
 ``kedro run --pipeline=evaluate`` uses the latest trained ``mnist_model``; the registry
 hook (:mod:`mnist_pipeline.registry`) recorded which training run and registry version it
 is, and ``ModelLineageHook`` tags the evaluation's run with them (``training_run_id``,
-``registered_model_version``, ``model_uri``). ``ExperimentKindHook`` makes the MLflow UI
-open on the runs table.
+``registered_model_version``, ``model_uri``); a ``predict`` run is tagged the same way
+with the champion version it used.
 """
 
 from __future__ import annotations
@@ -167,25 +167,3 @@ def _champion_lineage() -> dict[str, str]:
         "registered_model_version": str(version.version),
         "model_uri": f"models:/{REGISTERED_MODEL_NAME}/{version.version}",
     }
-
-
-class ExperimentKindHook:
-    """Mark the experiment as model training, so the MLflow UI opens on its runs table.
-
-    MLflow 3's UI picks its first view from the experiment tag ``mlflow.experimentKind``
-    and shows an empty GenAI overview for experiments without one.
-    """
-
-    TAG, KIND = "mlflow.experimentKind", "custom_model_development"
-
-    @hook_impl(trylast=True)
-    def after_context_created(self, context) -> None:
-        """After kedro-mlflow has set up the experiment (``trylast``), tag it once."""
-        import mlflow  # noqa: PLC0415 (already imported by kedro-mlflow)
-
-        mlflow_config = getattr(context, "mlflow", None)
-        if mlflow_config is None:
-            return
-        experiment = mlflow.get_experiment_by_name(mlflow_config.tracking.experiment.name)
-        if experiment is not None and self.TAG not in experiment.tags:
-            mlflow.MlflowClient().set_experiment_tag(experiment.experiment_id, self.TAG, self.KIND)

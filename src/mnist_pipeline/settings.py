@@ -4,21 +4,15 @@ kedro-mlflow's hooks register themselves through its entry point; the MLflow set
 in ``conf/base/mlflow.yml``.
 """
 
-from mnist_pipeline.hooks import (
-    ExperimentKindHook,
-    InterruptedRunsHook,
-    ModelLineageHook,
-    ParameterCheckHook,
-)
+from mnist_pipeline.hooks import InterruptedRunsHook, ModelLineageHook, ParameterCheckHook
 from mnist_pipeline.registry import ModelRegistryHook
 
 # Pluggy calls hooks in reverse order of registration, `tryfirst` ones before the rest:
 # parameters are checked first, then the model is looked up, then runs of dead processes
-# are marked KILLED, all before kedro-mlflow opens this run's MLflow run. `trylast` ones
-# (the experiment's kind, the registry's champion) run after kedro-mlflow's own.
+# are marked KILLED, all before kedro-mlflow opens this run's MLflow run. The `trylast`
+# registry hook runs after kedro-mlflow's own, which logs and registers the model.
 HOOKS = (
     ModelRegistryHook(),
-    ExperimentKindHook(),
     InterruptedRunsHook(),
     ModelLineageHook(),
     ParameterCheckHook(),

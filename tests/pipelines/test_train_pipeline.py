@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
+import yaml
+
+from mnist_pipeline.pipelines.inference.nodes import PREDICTION_COLUMNS
 
 from ..conftest import model_input
 from ..project import artifact_paths, copy_project, mlflow_store, run_kedro, write_model_input
@@ -61,12 +66,53 @@ def test_run_records_params_metrics_checkpoint_and_model(trained_twice):
     assert model.name == "model"
     assert model.source_run_id == run.info.run_id
     model_dir = Path(model.artifact_location)
-    mlmodel = (model_dir / "MLmodel").read_text()
-    assert "keras" in mlmodel
-    assert '"name": "pixels"' in mlmodel and '"shape": [-1, 784]' in mlmodel
-    assert "tensorflow==" in (model_dir / "requirements.txt").read_text()
+    mlmodel = yaml.safe_load((model_dir / "MLmodel").read_text())
+    assert mlmodel["flavors"]["python_function"]["loader_module"] == "mlflow.pyfunc.model"
+    assert json.loads(mlmodel["signature"]["inputs"]) == [
+        {"type": "tensor", "tensor-spec": {"dtype": "float64", "shape": [-1, 28, 28]}}
+    ]
+    outputs = json.loads(mlmodel["signature"]["outputs"])
+    assert [column["name"] for column in outputs] == PREDICTION_COLUMNS
+    assert (model_dir / "serving_input_example.json").is_file()
+    requirements = (model_dir / "requirements.txt").read_text()
+    assert "tensorflow==" in requirements and "kedro-mlflow==" in requirements
+    code = model_dir / "code" / "mnist_pipeline"
+    assert (code / "pipelines" / "inference" / "nodes.py").is_file()
+    assert list((model_dir / "artifacts").rglob("mnist_mlp.keras"))
     assert (project / "data" / "06_models" / "checkpoint" / "checkpoint").is_file()
-    assert len(list((project / "data" / "06_models" / "mnist_mlp.keras").iterdir())) == 2
+    assert (project / "data" / "06_models" / "mnist_mlp.keras").is_file()
+
+
+def test_each_run_registers_a_version_and_the_equal_second_becomes_champion(trained_twice):
+    project, _ = trained_twice
+    client, (second, first) = mlflow_store(project)
+    versions = {
+        str(v.version): v for v in client.search_model_versions("name = 'mnist_mlp'")
+    }
+    assert {versions["1"].run_id, versions["2"].run_id} == {first.info.run_id, second.info.run_id}
+    assert versions["1"].run_id == first.info.run_id
+    champion = client.get_model_version_by_alias("mnist_mlp", "champion")
+    assert str(champion.version) == "2"  # same seed, same accuracy: "at least" the champion's
+    assert champion.tags["promoted"] == "true"
+    assert champion.tags["promotion"].startswith("promoted: val_accuracy")
+    registration = json.loads(
+        (project / "data" / "06_models" / "model_registration.json").read_text()
+    )
+    assert registration["version"] == 2 and registration["training_run_id"] == second.info.run_id
+
+
+def test_metric_histories_are_those_of_the_history_table(trained_twice):
+    project, _ = trained_twice
+    client, runs = mlflow_store(project)
+    run = runs[0]
+    table = pd.read_csv(project / "data" / "08_reporting" / "training_history.csv")
+    for column in ("val_accuracy", "train_loss", "learning_rate"):
+        logged = sorted(
+            (m.step, m.value) for m in client.get_metric_history(run.info.run_id, column)
+        )
+        expected = [(int(s), v) for s, v in zip(table["step"], table[column]) if np.isfinite(v)]
+        assert [step for step, _ in logged] == [step for step, _ in expected], column
+        np.testing.assert_allclose([v for _, v in logged], [v for _, v in expected], rtol=1e-6)
 
 
 def test_same_seed_gives_identical_metrics(trained_twice):
@@ -115,6 +161,7 @@ def test_evaluate_reports_the_training_accuracy_in_its_own_tagged_run(evaluated)
     evaluation, training = runs[0], runs[1]
     assert evaluation.info.run_name == "evaluate" and training.info.run_name == "train"
     assert evaluation.data.tags["training_run_id"] == training.info.run_id
+    assert evaluation.data.tags["registered_model_version"] == "2"
     assert evaluation.data.metrics["test_accuracy"] == pytest.approx(
         training.data.metrics["test_accuracy"], abs=1e-6
     )
@@ -130,6 +177,35 @@ def test_evaluate_reports_the_training_accuracy_in_its_own_tagged_run(evaluated)
     reporting = project / "data" / "08_reporting"
     for name in ("confusion_matrix.png", "learning_curve.png", "confident_mistakes.png"):
         assert (reporting / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_champion_moves_only_to_a_version_at_least_as_accurate(tmp_path):
+    project = copy_project(tmp_path / "project")
+    write_model_input(project, _model_input())
+
+    def train(steps: int) -> None:  # slow learning, so that accuracies differ on easy data
+        params = (f"train.steps={steps},train.eval_every=10,train.batch_size=50,train.seed=11,"
+                  "train.learning_rate_base=0.02")
+        result = run_kedro(project, "run", "--pipeline=train", f"--params={params}")
+        assert result.returncode == 0, result.stderr[-3000:]
+
+    def champion():
+        client, _ = mlflow_store(project)
+        return client, client.get_model_version_by_alias("mnist_mlp", "champion")
+
+    train(4)  # validation accuracy 0.52 with these settings
+    _, first = champion()
+    train(2)  # worse on purpose: 0.24
+    client, kept = champion()
+    worse = client.get_model_version("mnist_mlp", "2")
+    assert str(kept.version) == "1"
+    assert worse.tags["promoted"] == "false"
+    assert worse.tags["promotion"].startswith("not promoted: val_accuracy")
+    assert float(worse.tags["val_accuracy"]) < float(first.tags["val_accuracy"])
+    train(50)  # better: 1.0
+    _, taken = champion()
+    assert str(taken.version) == "3"
+    assert float(taken.tags["val_accuracy"]) > float(first.tags["val_accuracy"])
 
 
 def test_evaluate_without_a_model_says_to_train_first(tmp_path):

@@ -1,0 +1,204 @@
+"""End to end on the real MNIST files: the served model, ``predict`` and the MLflow UI.
+
+One default ``kedro run`` (all stages, the seed's 20,000 steps) in a temporary copy of
+the project logs and registers the model; the tests then use it as a user would.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from ..conftest import MNIST_FILES
+from ..project import artifact_paths, copy_project, mlflow_store, run_kedro
+from .servers import free_port, running_server
+
+pytestmark = pytest.mark.slow
+
+BIN = Path(sys.executable).parent
+BROWSER = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory, real_mnist_dir):
+    """A project copy after a default ``kedro run`` on the real files."""
+    root = copy_project(tmp_path_factory.mktemp("serving") / "project")
+    for name in MNIST_FILES:
+        shutil.copy(real_mnist_dir / name, root / "data" / "01_raw" / name)
+    result = run_kedro(root, "run")
+    assert result.returncode == 0, result.stderr[-3000:]
+    return root
+
+
+def _test_split(project: Path) -> tuple[np.ndarray, np.ndarray]:
+    intermediate = project / "data" / "02_intermediate"
+    return np.load(intermediate / "test_images.npy"), np.load(intermediate / "test_labels.npy")
+
+
+def test_the_default_run_logs_and_registers_the_model_as_champion(project):
+    client, (run,) = mlflow_store(project)
+    champion = client.get_model_version_by_alias("mnist_mlp", "champion")
+    assert champion.run_id == run.info.run_id and str(champion.version) == "1"
+    assert champion.tags["promotion"].startswith("promoted: version 1 is the first champion")
+    assert float(champion.tags["val_accuracy"]) == pytest.approx(
+        run.data.metrics["val_accuracy"], abs=1e-6
+    )
+    assert {"reports/training_history.csv", "checkpoint/checkpoint"} <= artifact_paths(
+        client, run.info.run_id
+    )
+
+
+def _post(url: str, body: dict | bytes) -> tuple[int, dict]:
+    data = body if isinstance(body, bytes) else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=120) as response:  # noqa: S310 (loopback)
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"{}")
+
+
+def test_served_champion_answers_like_evaluate_and_refuses_bad_requests(project):
+    images, _ = _test_split(project)
+    # The digits the evaluate stage of the same run predicted for the test set.
+    evaluated = np.load(project / "data" / "07_model_output" / "test_logits.npy").argmax(axis=1)
+    port = free_port()
+    # The README's command, on a free port.
+    command = [str(BIN / "mlflow"), "models", "serve", "-m", "models:/mnist_mlp@champion",
+               "--env-manager", "local", "--host", "127.0.0.1", "--port", str(port)]
+    base = f"http://127.0.0.1:{port}"
+    env = {"MLFLOW_TRACKING_URI": f"sqlite:///{project / 'mlflow.db'}"}
+    with running_server(command, project, f"{base}/health", env=env, timeout=180):
+        status, answer = _post(f"{base}/invocations", {"inputs": images[:1000].tolist()})
+        assert status == 200
+        predictions = pd.DataFrame(answer["predictions"])
+        assert list(predictions.columns) == ["digit", "probability", *(f"p{d}" for d in range(10))]
+        np.testing.assert_array_equal(predictions["digit"].to_numpy(), evaluated[:1000])
+        np.testing.assert_allclose(predictions[[f"p{d}" for d in range(10)]].sum(axis=1), 1.0)
+
+        bad_requests = {
+            "wrong shape": ({"inputs": [images[0][:27].tolist()]}, "shape"),
+            "above 255": ({"inputs": [(images[0].astype(int) + 256).tolist()]}, "0..255"),
+            "negative": ({"inputs": [(images[0].astype(int) - 1).tolist()]}, "0..255"),
+            "fraction": ({"inputs": [(np.minimum(images[0], 200) + 0.5).tolist()]}, "whole numbers"),
+            "strings": ({"inputs": [[["a"] * 28] * 28]}, "could not convert string"),
+            "no images": ({"inputs": []}, ""),
+            "no inputs key": ({"images": [images[0].tolist()]}, "inputs"),
+            "not JSON": (b"{not json", "valid JSON"),
+        }
+        for name, (body, words) in bad_requests.items():
+            status, answer = _post(f"{base}/invocations", body)
+            assert 400 <= status < 500, (name, status, answer)
+            assert words in answer.get("message", ""), (name, answer)
+
+        status, answer = _post(f"{base}/invocations", {"inputs": [images[1].tolist()]})
+        assert status == 200  # still serving after the bad requests
+        assert [p["digit"] for p in answer["predictions"]] == [evaluated[1]]
+
+
+def _render(image: np.ndarray, rng: np.random.Generator, index: int) -> Image.Image:
+    """A test digit as a user might photograph it: other size, offset, polarity, mode."""
+    size = int(rng.integers(40, 200))
+    digit = Image.fromarray(image).resize(
+        (size, int(size * rng.uniform(0.8, 1.25))), Image.Resampling.BICUBIC
+    )
+    page = Image.new("L", (digit.width + int(rng.integers(0, 150)),
+                           digit.height + int(rng.integers(0, 150))), 0)
+    page.paste(digit, (int(rng.integers(0, page.width - digit.width + 1)),
+                       int(rng.integers(0, page.height - digit.height + 1))))
+    if index % 2:
+        page = Image.eval(page, lambda value: 255 - value)  # dark on light
+    return page.convert("RGB") if index % 3 == 0 else page
+
+
+def test_predict_reads_a_folder_of_real_digits_and_reports_bad_files(project):
+    images, labels = _test_split(project)
+    folder = project / "data" / "01_raw" / "new_digits"
+    folder.mkdir(exist_ok=True)
+    rng = np.random.default_rng(0)
+    count = 300
+    for index in range(count):
+        extension = ("png", "jpg", "bmp")[index % 3]
+        _render(images[index], rng, index).save(folder / f"{index:03d}.{extension}")
+    (folder / "zz_broken.png").write_bytes(b"this is not an image")
+    Image.new("L", (60, 40), 250).save(folder / "zz_blank.png")
+
+    result = run_kedro(project, "run", "--pipeline=predict")
+    assert result.returncode == 0, result.stderr[-3000:]
+    log = result.stdout + result.stderr
+    assert f"Predicted {count} of {count + 2} image file(s); 2 could not be read" in " ".join(
+        log.split()
+    )
+    report = pd.read_csv(project / "data" / "07_model_output" / "predictions.csv")
+    assert list(report.columns) == [
+        "file", "digit", "probability", *(f"p{d}" for d in range(10)), "error"
+    ]
+    failed = report.set_index("file").loc[["zz_blank.png", "zz_broken.png"]]
+    assert failed["digit"].isna().all()
+    assert failed.loc["zz_blank.png", "error"].startswith("no ink")
+    assert failed.loc["zz_broken.png", "error"].startswith("not a readable PNG, JPEG or BMP")
+    predicted = report[report["error"].isna()]
+    truth = labels[predicted["file"].str[:3].astype(int).to_numpy()]
+    accuracy = float((predicted["digit"].to_numpy() == truth).mean())
+    assert accuracy >= 0.97, accuracy
+
+    client, runs = mlflow_store(project)
+    predict_run = next(run for run in runs if run.info.run_name == "predict")
+    champion = client.get_model_version_by_alias("mnist_mlp", "champion")
+    assert predict_run.data.tags["registered_model_version"] == str(champion.version)
+    assert predict_run.data.tags["model_uri"] == f"models:/mnist_mlp/{champion.version}"
+    assert "predictions/predictions.csv" in artifact_paths(client, predict_run.info.run_id)
+
+
+def test_predict_without_images_is_one_clear_message(project, tmp_path):
+    folder = project / "data" / "01_raw" / "new_digits"
+    kept = tmp_path / "kept"
+    if folder.exists():
+        folder.rename(kept)
+    try:
+        result = run_kedro(project, "run", "--pipeline=predict")
+    finally:
+        if kept.exists():
+            kept.rename(folder)
+    assert result.returncode == 1
+    assert "There are no image files in" in result.stderr
+    assert "new_digits" in result.stderr and "Traceback" not in result.stdout + result.stderr
+
+
+@pytest.mark.skipif(BROWSER is None, reason="needs Debian's chromium (.ci/run installs it)")
+def test_mlflow_ui_opens_on_the_training_runs(project, tmp_path):
+    client, runs = mlflow_store(project)
+    experiment = client.get_experiment_by_name("mnist_pipeline").experiment_id
+    port = free_port()
+    command = [str(BIN / "mlflow"), "ui", "--backend-store-uri", "sqlite:///mlflow.db",
+               "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
+    # The address the README gives for the experiment's runs.
+    url = f"http://127.0.0.1:{port}/#/experiments/{experiment}?workflowType=machine_learning"
+    browser = [BROWSER, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+               "--no-first-run", "--disable-background-networking", "--disable-component-update",
+               "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}",
+               "--window-size=1400,900", "--virtual-time-budget=20000"]
+    screenshot = tmp_path / "mlflow-ui.png"
+    with running_server(command, project, f"http://127.0.0.1:{port}/health",
+                        env={"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}):
+        subprocess.run([*browser, f"--screenshot={screenshot}", url], check=True,  # noqa: S603
+                       capture_output=True, timeout=120)
+        page = subprocess.run([*browser, "--dump-dom", url], check=True,  # noqa: S603
+                              capture_output=True, text=True, timeout=120).stdout
+    assert screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert Image.open(screenshot).size == (1400, 900)
+    # The runs table, with the project's runs, not the GenAI overview of traces.
+    for run in runs:
+        assert run.info.run_name in page
+    assert "Run Name" in page and "matching runs" in page
+    assert "Detect Issues" not in page
