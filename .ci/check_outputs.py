@@ -26,7 +26,7 @@ def _newest_run(name: str):
     """A client on the project's store and its newest run named ``name``."""
     import mlflow
 
-    client = mlflow.MlflowClient(tracking_uri="sqlite:///mlflow.db")
+    client = mlflow.MlflowClient(tracking_uri="sqlite:///mlflow.db", registry_uri="sqlite:///mlflow.db")
     experiments = [e.experiment_id for e in client.search_experiments()]
     runs = client.search_runs(
         experiments, f"tags.`mlflow.runName` = '{name}'", order_by=["attributes.start_time DESC"]
@@ -36,7 +36,8 @@ def _newest_run(name: str):
 
 
 def check_tracking(min_test_accuracy: float) -> None:
-    """The newest `__default__` run: finished, with test accuracy and its artifacts."""
+    """The newest `__default__` run: finished, with test accuracy, artifacts and its model
+    registered as a version of mnist_mlp with the champion decision on its tags."""
     client, run = _newest_run("__default__")
     accuracy = run.data.metrics["test_accuracy"]
     steps = sorted(m.step for m in client.get_metric_history(run.info.run_id, "val_accuracy"))
@@ -49,6 +50,12 @@ def check_tracking(min_test_accuracy: float) -> None:
     assert accuracy >= min_test_accuracy, f"test accuracy {accuracy} < {min_test_accuracy}"
     assert steps == list(range(0, 20001, 1000)), steps
     assert "checkpoint" in artifacts, artifacts
+    (version,) = client.search_model_versions(f"name = 'mnist_mlp' and run_id = '{run.info.run_id}'")
+    champion = client.get_model_version_by_alias("mnist_mlp", "champion")
+    print(f"registered mnist_mlp version {version.version}: {version.tags['promotion']}; "
+          f"champion is version {champion.version}")
+    assert version.tags["promoted"] in ("true", "false")
+    assert (str(champion.version) == str(version.version)) == (version.tags["promoted"] == "true")
 
 
 def check_evaluation() -> None:

@@ -12,7 +12,7 @@ from mnist_pipeline.training.config import ParameterError
 
 from .conftest import PROJECT_ROOT
 
-ALL = {"ingest", "preprocess", "train", "evaluate"}
+ALL = {"ingest", "preprocess", "train", "evaluate", "predict"}
 
 
 @pytest.fixture
@@ -42,6 +42,10 @@ def test_project_parameters_pass(parameters):
         ("preprocess", "shuffle", True, "Unknown parameter(s) preprocess.shuffle"),
         ("ingest", "num_classes", 1, "ingest.num_classes=1 is invalid: it must be a whole number >= 2"),
         ("evaluate", "mistakes_to_show", -3, "evaluate.mistakes_to_show=-3 is invalid"),
+        ("predict", "box_size", 29, "predict.box_size=29 is invalid: it must be a number in [1, 28]"),
+        ("predict", "box_size", 2.5, "predict.box_size=2.5 is invalid: it must be a whole number >= 1"),
+        ("predict", "ink_threshold", 0, "predict.ink_threshold=0 is invalid: it must be a number in (0, 1]"),
+        ("predict", "min_contrast", 300, "predict.min_contrast=300 is invalid: it must be a number in [0, 255]"),
     ],
 )
 def test_bad_value_is_named(parameters, namespace, key, value, message):

@@ -56,37 +56,49 @@ def test_png_is_written_whole(tmp_path):
 
 
 @pytest.mark.slow
-def test_keras_model_versions_and_damaged_file(tmp_path):
-    from kedro.io.core import Version
+def test_keras_model_round_trip_interrupted_save_shared_copies_and_damaged_file(
+    tmp_path, monkeypatch
+):
+    import copy
+
+    import tensorflow as tf
 
     from mnist_pipeline.datasets.keras_model_dataset import AtomicTensorFlowModelDataset
     from mnist_pipeline.training.mlp import averaged_keras_model
 
-    state = {
-        f"average_{name}": value
-        for name, value in {
-            "weights1": np.ones((4, 3), np.float32), "biases1": np.zeros(3, np.float32),
-            "weights2": np.ones((3, 2), np.float32), "biases2": np.zeros(2, np.float32),
-        }.items()
-    }
-    folder = tmp_path / "model.keras"
+    def model(scale: float):
+        return averaged_keras_model({
+            "average_weights1": np.full((4, 3), scale, np.float32),
+            "average_biases1": np.zeros(3, np.float32),
+            "average_weights2": np.ones((3, 2), np.float32),
+            "average_biases2": np.zeros(2, np.float32),
+        })
 
-    def dataset(save_version=None):
-        return AtomicTensorFlowModelDataset(
-            filepath=str(folder), version=Version(None, save_version),
-            load_args={"safe_mode": True, "compile": False},
-        )
-
-    dataset("2026-01-01T00.00.00.000Z").save(averaged_keras_model(state))
-    dataset("2026-01-02T00.00.00.000Z").save(averaged_keras_model(state))
-    assert _names(folder) == ["2026-01-01T00.00.00.000Z", "2026-01-02T00.00.00.000Z"]
-    assert _names(folder / "2026-01-02T00.00.00.000Z") == ["model.keras"]
-    model = dataset().load()
+    path = tmp_path / "model.keras"
+    dataset = AtomicTensorFlowModelDataset(
+        filepath=str(path), load_args={"safe_mode": True, "compile": False}
+    )
+    dataset.save(model(1.0))
+    loaded = dataset.load()
     # ones(4) @ ones(4, 3) = 4 per hidden unit; @ ones(3, 2) = 12 per logit
-    np.testing.assert_allclose(model.predict(np.ones((1, 4), np.float32), verbose=0), [[12, 12]])
+    np.testing.assert_allclose(loaded(np.ones((1, 4), np.float32)), [[12, 12]])
+    assert copy.deepcopy({"model": loaded})["model"] is loaded  # read-only: copies share it
 
-    latest = folder / "2026-01-02T00.00.00.000Z" / "model.keras"
-    latest.write_bytes(latest.read_bytes()[:100])
+    real_save = tf.keras.models.save_model
+
+    def dies_half_way(data, filepath, **kwargs):
+        real_save(data, filepath, **kwargs)
+        with open(filepath, "r+b") as file:
+            file.truncate(100)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(tf.keras.models, "save_model", dies_half_way)
+    with pytest.raises(KeyboardInterrupt):
+        dataset.save(model(2.0))
+    assert _names(tmp_path) == ["model.keras"]  # the old model, whole; no partial file
+    np.testing.assert_allclose(dataset.load()(np.ones((1, 4), np.float32)), [[12, 12]])
+
+    path.write_bytes(path.read_bytes()[:100])
     with pytest.raises(DatasetError, match="cannot be loaded") as excinfo:
-        dataset().load()
-    assert "Delete its version folder" in str(excinfo.value)
+        dataset.load()
+    assert str(path) in str(excinfo.value) and "Retrain it with `kedro run`" in str(excinfo.value)
