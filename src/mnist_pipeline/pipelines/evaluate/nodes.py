@@ -14,8 +14,6 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from ..inference.nodes import softmax
-
 
 #: Rows per call of the model: bounds the memory of the hidden layer on large inputs.
 PREDICT_CHUNK = 10_000
@@ -32,6 +30,13 @@ def predict_logits(model: Any, features: np.ndarray) -> np.ndarray:
         for start in range(0, len(features), PREDICT_CHUNK)
     ]
     return np.concatenate(chunks).astype(np.float32, copy=False)
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Class probabilities (float64) from logits, one row per example."""
+    shifted = logits.astype(np.float64) - logits.max(axis=1, keepdims=True)
+    exp = np.exp(shifted)
+    return exp / exp.sum(axis=1, keepdims=True)
 
 
 def score_test_set(logits: np.ndarray, y_test: np.ndarray) -> tuple[float, float]:

@@ -14,6 +14,8 @@ from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
 
 from mnist_pipeline.errors import UserFacingError
 
+from ..evaluate.nodes import softmax
+
 #: The side of an MNIST image, in pixels.
 IMAGE_SIDE = 28
 #: Columns of a prediction table: the digit, its probability, then each class's.
@@ -68,13 +70,6 @@ def check_digit_images(images: np.ndarray) -> np.ndarray:
             f"{float(array[image, row, column]):g} at row {row}, column {column}."
         )
     return array.astype(np.uint8)
-
-
-def softmax(logits: np.ndarray) -> np.ndarray:
-    """Class probabilities (float64) from logits, one row per example."""
-    shifted = logits.astype(np.float64) - logits.max(axis=1, keepdims=True)
-    exp = np.exp(shifted)
-    return exp / exp.sum(axis=1, keepdims=True)
 
 
 def predictions_table(logits: np.ndarray) -> pd.DataFrame:
