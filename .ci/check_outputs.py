@@ -47,6 +47,10 @@ def check_tracking(min_test_accuracy: float) -> None:
         f"{len(steps)} validation points, artifacts {sorted(artifacts)}"
     )
     assert run.info.status == "FINISHED"
+    # Training and evaluate log under distinct keys into a `__default__` run: one value each.
+    for key in ("test_accuracy", "evaluation_test_accuracy"):
+        assert len(client.get_metric_history(run.info.run_id, key)) == 1, key
+    assert abs(run.data.metrics["evaluation_test_accuracy"] - accuracy) < 1e-6
     assert accuracy >= min_test_accuracy, f"test accuracy {accuracy} < {min_test_accuracy}"
     assert steps == list(range(0, 20001, 1000)), steps
     assert "checkpoint" in artifacts, artifacts
@@ -62,11 +66,13 @@ def check_evaluation() -> None:
     """The newest `evaluate` run: same accuracy as its training run, tagged, with reports."""
     client, evaluation = _newest_run("evaluate")
     training = client.get_run(evaluation.data.tags["training_run_id"])
-    ours, theirs = evaluation.data.metrics["test_accuracy"], training.data.metrics["test_accuracy"]
+    assert training.info.run_id != evaluation.info.run_id, "the evaluation is tagged with itself"
+    ours = evaluation.data.metrics["evaluation_test_accuracy"]
+    theirs = training.data.metrics["test_accuracy"]  # the training loop's own figure
     artifacts = sorted(
         f.path for folder in ("plots", "reports") for f in client.list_artifacts(evaluation.info.run_id, folder)
     )
-    print(f"evaluate run {evaluation.info.run_id}: test_accuracy {ours:.4f} "
+    print(f"evaluate run {evaluation.info.run_id}: evaluation_test_accuracy {ours:.4f} "
           f"(training run {training.info.run_id}: {theirs:.4f}), artifacts {artifacts}")
     assert abs(ours - theirs) < 1e-6
     assert len(artifacts) == 5, artifacts

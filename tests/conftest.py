@@ -15,7 +15,7 @@ from kedro.io import DataCatalog, MemoryDataset
 from mnist_pipeline.datasets import IDXDataset
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-#: The four original MNIST files, beside the project (see DEVELOPERS.md); override with
+#: The four original MNIST files, in ../shared/data/mnist/ beside the project; override with
 #: MNIST_DATA_DIR to point the real-data tests elsewhere.
 REAL_MNIST_DIR = Path(os.environ.get("MNIST_DATA_DIR", PROJECT_ROOT.parent / "shared/data/mnist"))
 MNIST_FILES = (

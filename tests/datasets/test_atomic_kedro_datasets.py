@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -39,19 +41,34 @@ def test_csv_round_trip_and_interrupted_save(tmp_path, monkeypatch):
     assert _names(tmp_path) == ["report.csv"]
 
 
-def test_json_round_trip(tmp_path):
+def test_json_round_trip_and_failure_half_way(tmp_path):
     dataset = AtomicJSONDataset(filepath=str(tmp_path / "s.json"))
     dataset.save({"train": {"examples": 3}})
     assert dataset.load() == {"train": {"examples": 3}}
+    before = (tmp_path / "s.json").read_bytes()
+    # json.dump has written '{"train": ' when it meets the object it cannot encode.
+    with pytest.raises(DatasetError, match="not JSON serializable"):
+        dataset.save({"train": object()})
+    assert (tmp_path / "s.json").read_bytes() == before
     assert _names(tmp_path) == ["s.json"]
 
 
-def test_png_is_written_whole(tmp_path):
+def test_png_is_written_whole_or_not_at_all(tmp_path, monkeypatch):
     figure = Figure()
     figure.subplots().plot([0, 1], [1, 0])
     dataset = AtomicMatplotlibDataset(filepath=str(tmp_path / "plot.png"), save_args={"format": "png"})
     dataset.save(figure)
-    assert (tmp_path / "plot.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    before = (tmp_path / "plot.png").read_bytes()
+    assert before[:8] == b"\x89PNG\r\n\x1a\n"
+
+    def half_written(self, path, **kwargs):
+        Path(path).write_bytes(before[:20])
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Figure, "savefig", half_written)
+    with pytest.raises(KeyboardInterrupt):
+        dataset.save(figure)
+    assert (tmp_path / "plot.png").read_bytes() == before
     assert _names(tmp_path) == ["plot.png"]
 
 

@@ -88,3 +88,29 @@ def running_server(
         process.wait(timeout=10)
         log.close()
         assert not _group_alive(pgid), "server processes left running"
+
+
+def listening_addresses(port: int) -> set[str]:
+    """The local addresses with a TCP socket listening on ``port`` (Linux's /proc/net).
+
+    ``127.0.0.1`` alone means the server cannot be reached from another machine;
+    ``0.0.0.0`` or ``::`` would mean every interface.
+    """
+    import ipaddress  # noqa: PLC0415
+
+    found = set()
+    for table, size in (("/proc/net/tcp", 4), ("/proc/net/tcp6", 16)):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except FileNotFoundError:
+            continue
+        for line in lines:
+            local, state = line.split()[1], line.split()[3]
+            address, port_hex = local.split(":")
+            if state != "0A" or int(port_hex, 16) != port:  # 0A: LISTEN
+                continue
+            raw = bytes.fromhex(address)
+            # The kernel prints each 32-bit word in host (little-endian) order.
+            words = b"".join(raw[i : i + 4][::-1] for i in range(0, size, 4))
+            found.add(str(ipaddress.ip_address(words)))
+    return found

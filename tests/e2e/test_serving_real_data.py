@@ -21,7 +21,7 @@ from PIL import Image
 
 from ..conftest import MNIST_FILES
 from ..project import artifact_paths, copy_project, mlflow_store, run_kedro
-from .servers import free_port, running_server
+from .servers import free_port, listening_addresses, running_server
 
 pytestmark = pytest.mark.slow
 
@@ -79,6 +79,7 @@ def test_served_champion_answers_like_evaluate_and_refuses_bad_requests(project)
     base = f"http://127.0.0.1:{port}"
     env = {"MLFLOW_TRACKING_URI": f"sqlite:///{project / 'mlflow.db'}"}
     with running_server(command, project, f"{base}/health", env=env, timeout=180):
+        assert listening_addresses(port) == {"127.0.0.1"}
         status, answer = _post(f"{base}/invocations", {"inputs": images[:1000].tolist()})
         assert status == 200
         predictions = pd.DataFrame(answer["predictions"])

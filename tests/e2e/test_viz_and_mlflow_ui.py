@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from ..project import copy_project
-from .servers import free_port, get_json, running_server
+from .servers import free_port, get_json, listening_addresses, running_server
 
 pytestmark = pytest.mark.slow
 
@@ -30,6 +30,7 @@ def test_kedro_viz_lists_every_pipeline_with_layers_and_previews(tmp_path):
     base = f"http://127.0.0.1:{port}"
     with running_server(command, project, f"{base}/api/main",
                         env={"KEDRO_DISABLE_TELEMETRY": "1"}):
+        assert listening_addresses(port) == {"127.0.0.1"}
         graph = get_json(f"{base}/api/main")
         pipelines = {p["id"] for p in graph["pipelines"]}
         assert {"ingest", "preprocess", "train", "evaluate", "__default__"} <= pipelines
@@ -74,6 +75,7 @@ def test_mlflow_ui_serves_the_runs_metric_history_and_artifacts(tmp_path):
     base = f"http://127.0.0.1:{port}"
     with running_server(command, tmp_path, f"{base}/health",
                         env={"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}):
+        assert listening_addresses(port) == {"127.0.0.1"}
         query = urllib.parse.urlencode({"run_id": run.info.run_id, "metric_key": "val_accuracy"})
         history = get_json(f"{base}/api/2.0/mlflow/metrics/get-history?{query}")["metrics"]
         assert sorted((m["step"], m["value"]) for m in history) == [(0, 0.1), (100, 0.9), (200, 0.95)]

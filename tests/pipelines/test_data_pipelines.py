@@ -10,12 +10,23 @@ from mnist_pipeline.pipeline_registry import register_pipelines
 from ..conftest import in_memory_catalog
 
 
-def test_registry_names_every_stage():
+def test_registry_names_every_stage_and_the_default_runs_them_all():
+    from kedro_mlflow.pipeline.pipeline_ml import PipelineML
+
     pipelines = register_pipelines()
-    assert {"ingest", "preprocess", "train", "__default__"} <= set(pipelines)
+    stages = ("ingest", "preprocess", "train", "evaluate")
+    assert set(pipelines) == {*stages, "__default__", "predict"}
     default_nodes = {n.name for n in pipelines["__default__"].nodes}
-    for name in ("ingest", "preprocess", "train"):
-        assert {n.name for n in pipelines[name].nodes} <= default_nodes
+    assert default_nodes == {n.name for stage in stages for n in pipelines[stage].nodes}
+    assert not {n.name for n in pipelines["predict"].nodes} & default_nodes
+    # Only the pipelines that train log (and register) the model: kedro-mlflow does so
+    # for a PipelineML alone, so these must be PipelineML objects themselves.
+    assert {name for name, p in pipelines.items() if isinstance(p, PipelineML)} == {
+        "train", "__default__"
+    }
+    for name in ("train", "__default__"):
+        assert pipelines[name].input_name == "digit_images"
+        assert pipelines[name].inference.outputs() == {"digit_predictions"}
 
 
 def test_ingest_then_preprocess_in_memory(small_mnist):

@@ -97,4 +97,6 @@ def test_evaluate_pipeline_in_memory():
     assert len(catalog.load("per_class_report")) == 5
     for plot in ("confusion_matrix_plot", "learning_curve_plot", "confident_mistakes_plot"):
         assert catalog.load(plot).axes
-    assert "training" not in {tag for node in evaluate.nodes for tag in node.tags}
+    # It judges a trained model and never trains or replaces one.
+    assert not evaluate.all_outputs() & {"mnist_model", "training_checkpoint", "training_history"}
+    assert all("evaluate" in node.tags for node in evaluate.nodes)

@@ -95,12 +95,23 @@ def test_sigkill_then_rerun_resumes_and_ends_like_an_uninterrupted_run(project):
     assert resumed_run.data.metrics["test_accuracy"] == uninterrupted.data.metrics["test_accuracy"]
 
 
-def test_sigterm_closes_the_run_as_killed_and_keeps_checkpoints(project):
-    stopped = _interrupt(project, signal.SIGTERM)
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
+def test_sigterm_or_ctrl_c_closes_the_run_as_killed_and_the_next_run_resumes(project, sig):
+    stopped = _interrupt(project, sig)
     assert stopped.returncode == 130
-    _, (run,) = mlflow_store(project)
+    client, (run,) = mlflow_store(project)
     assert run.info.status == "KILLED"
     assert list((project / CHECKPOINTS).glob("ckpt-*.index"))
+    kept = _series(client, run)  # logged while it trained
+
+    resumed = run_kedro(project, "run", "--pipeline=train", f"--params={PARAMS}")
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert "Resuming training from step" in resumed.stdout + resumed.stderr
+    client, (resumed_run, interrupted) = mlflow_store(project)
+    assert resumed_run.data.tags["resumed_from_run_id"] == interrupted.info.run_id
+    history = _series(client, resumed_run)
+    assert [step for step, _ in history] == list(range(0, STEPS + 1, EVERY))
+    assert history[: len(kept)] == kept  # the interrupted run's points, then the rest
 
 
 def test_checkpoint_of_other_settings_is_set_aside_not_resumed(project):

@@ -7,20 +7,29 @@ import pytest
 from mnist_pipeline.training.config import ParameterError, TrainingConfig
 
 
+#: The tutorial's own settings (its constants, its EMA, its input_data split).
+SEED_VALUES = {
+    "steps": 20_000, "batch_size": 100, "hidden_units": 500, "init_stddev": 0.1,
+    "init_bias": 0.1, "learning_rate_base": 0.8, "learning_rate_decay": 0.99,
+    "decay_steps": None, "staircase": False, "regularization_rate": 1e-4,
+    "moving_average_decay": 0.99,
+}
+
+
 def test_defaults_are_the_seed_values():
     config = TrainingConfig()
-    assert (config.steps, config.batch_size, config.hidden_units) == (20_000, 100, 500)
-    assert (config.learning_rate_base, config.learning_rate_decay) == (0.8, 0.99)
-    assert (config.regularization_rate, config.moving_average_decay) == (1e-4, 0.99)
+    assert {key: getattr(config, key) for key in SEED_VALUES} == SEED_VALUES
 
 
-def test_project_parameters_file_is_valid():
+def test_project_parameters_file_holds_the_seed_values():
     import yaml
 
     from ..conftest import PROJECT_ROOT
 
     params = yaml.safe_load((PROJECT_ROOT / "conf/base/parameters_train.yml").read_text())
-    TrainingConfig.from_params(params["train"])
+    config = TrainingConfig.from_params(params["train"])
+    assert {key: getattr(config, key) for key in SEED_VALUES} == SEED_VALUES
+    assert config == TrainingConfig()  # the file and the code's defaults agree
 
 
 @pytest.mark.parametrize(

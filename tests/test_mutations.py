@@ -1,0 +1,168 @@
+"""Mutation check: one-line faults in the seed's math and data handling must fail tests.
+
+Each row of :data:`MUTATIONS` changes one line of a temporary copy of the package and runs
+the tests named for it against that copy (it comes first on ``PYTHONPATH``). A mutation
+is *killed* when those tests fail; one that survives means the suite cannot see that
+fault, and this test fails with the table of results.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from .conftest import PROJECT_ROOT
+
+pytestmark = pytest.mark.slow
+
+PACKAGE = PROJECT_ROOT / "src" / "mnist_pipeline"
+MLP_TESTS = "tests/training/test_mlp.py"
+
+
+@dataclasses.dataclass(frozen=True)
+class Mutation:
+    """Replace ``original`` (exactly one occurrence) by ``mutant`` in ``module``."""
+
+    fault: str
+    module: str
+    original: str
+    mutant: str
+    tests: tuple[str, ...]
+
+
+MUTATIONS = (
+    Mutation(
+        "validation and test accuracy with the raw weights instead of the averages",
+        "training/mlp.py",
+        "logits = _logits(x[start:stop], *self.shadows)",
+        "logits = _logits(x[start:stop], *self.variables_)",
+        (f"{MLP_TESTS}::test_accuracy_uses_the_averaged_weights",),
+    ),
+    Mutation(
+        "the evaluated and served model with the raw weights instead of the averages",
+        "training/mlp.py",
+        "model.set_weights([state[SHADOW_PREFIX + name] for name in VARIABLE_NAMES])",
+        "model.set_weights([state[name] for name in VARIABLE_NAMES])",
+        (f"{MLP_TESTS}::test_keras_model_carries_the_averaged_weights",),
+    ),
+    Mutation(
+        "L2 regularization rate ignored in the update",
+        "training/fused_steps.py",
+        "regularization = self.model.regularization_rate",
+        "regularization = 0.0",
+        (MLP_TESTS,),
+    ),
+    Mutation(
+        "L2 as sum(w^2) instead of sum(w^2) / 2 (twice the decay)",
+        "training/fused_update.py",
+        "keep = 1.0 - rate * regularization_rate",
+        "keep = 1.0 - 2.0 * rate * regularization_rate",
+        (MLP_TESTS, "tests/training/test_fused_update.py"),
+    ),
+    Mutation(
+        "L2 penalty in the reported loss as sum(w^2) instead of sum(w^2) / 2",
+        "training/fused_steps.py",
+        "penalty = model.regularization_rate * (tf.nn.l2_loss(weights1) + tf.nn.l2_loss(weights2))",
+        "penalty = 2 * model.regularization_rate * (tf.nn.l2_loss(weights1) + tf.nn.l2_loss(weights2))",
+        (f"{MLP_TESTS}::test_l2_term_is_half_the_sum_of_squares_of_the_weights_only",),
+    ),
+    Mutation(
+        "moving-average decay without num_updates",
+        "training/schedules.py",
+        "return np.minimum(decay, (1.0 + steps) / (10.0 + steps)).astype(np.float32)",
+        "return np.full(steps.shape, decay, dtype=np.float32)",
+        ("tests/training/test_schedules_and_batches.py",),
+    ),
+    Mutation(
+        "learning-rate decay exponent floored when staircase is false",
+        "training/schedules.py",
+        "    if staircase:\n        exponent = np.floor(exponent)",
+        "    exponent = np.floor(exponent)",
+        ("tests/training/test_schedules_and_batches.py",),
+    ),
+    Mutation(
+        "hidden biases initialised to 0 instead of init_bias",
+        "training/mlp.py",
+        '"biases1": tf.fill([hidden], tf.constant(config.init_bias, tf.float32)),',
+        '"biases1": tf.zeros([hidden], tf.float32),',
+        (f"{MLP_TESTS}::test_initial_weights_follow_the_seed_and_are_seeded",),
+    ),
+    Mutation(
+        "validation taken from the end of the training file",
+        "pipelines/preprocess/nodes.py",
+        "        features[validation_size:],\n        targets[validation_size:],\n"
+        "        features[:validation_size],\n        targets[:validation_size],",
+        "        features[:-validation_size],\n        targets[:-validation_size],\n"
+        "        features[-validation_size:],\n        targets[-validation_size:],",
+        ("tests/pipelines/test_preprocess.py",),
+    ),
+    Mutation(
+        "pixels not scaled to [0, 1]",
+        "pipelines/preprocess/nodes.py",
+        "scale = np.float32(1.0 / np.iinfo(images.dtype).max)",
+        "scale = np.float32(1.0)",
+        ("tests/pipelines/test_preprocess.py",),
+    ),
+    Mutation(
+        "labels one-hot encoded shifted by one",
+        "pipelines/preprocess/nodes.py",
+        "encoded[np.arange(len(labels)), labels.astype(np.int64)] = 1.0",
+        "encoded[np.arange(len(labels)), (labels.astype(np.int64) + 1) % num_classes] = 1.0",
+        ("tests/pipelines/test_preprocess.py",),
+    ),
+    Mutation(
+        "a resumed checkpoint puts the raw weights into the averages",
+        "training/checkpoints.py",
+        "tf.train.Checkpoint(model=model).read(prefix).assert_existing_objects_matched()",
+        "tf.train.Checkpoint(model=model).read(prefix).assert_existing_objects_matched()"
+        "; [s.assign(v) for s, v in zip(model.shadows, model.variables_)]",
+        ("tests/training/test_checkpoints.py",),
+    ),
+    Mutation(
+        "served images scaled by their own maximum instead of 255",
+        "pipelines/inference/nodes.py",
+        "return array.astype(np.uint8)",
+        "return array.astype(np.int64)",
+        ("tests/pipelines/test_inference.py",),
+    ),
+)
+
+
+def _run_mutant(mutation: Mutation, workdir: Path) -> subprocess.CompletedProcess:
+    package = workdir / "src" / "mnist_pipeline"
+    shutil.copytree(PACKAGE, package, ignore=shutil.ignore_patterns("__pycache__"))
+    target = package / mutation.module
+    source = target.read_text()
+    assert source.count(mutation.original) == 1, f"{mutation.module}: the original line moved"
+    target.write_text(source.replace(mutation.original, mutation.mutant))
+    env = {**os.environ, "PYTHONPATH": str(workdir / "src"), "KEDRO_DISABLE_TELEMETRY": "1"}
+    probe = "import mnist_pipeline, sys; print(mnist_pipeline.__file__)"
+    where = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True,  # noqa: S603
+                           text=True, check=True).stdout.strip()
+    assert where.startswith(str(workdir)), f"the mutant is not the package under test: {where}"
+    return subprocess.run(  # noqa: S603
+        [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", *mutation.tests],
+        cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=600, check=False,
+    )
+
+
+def test_every_mutation_of_the_seed_math_is_killed(tmp_path, capsys):
+    rows, survivors = [], []
+    for number, mutation in enumerate(MUTATIONS, 1):
+        result = _run_mutant(mutation, tmp_path / f"mutant-{number}")
+        # pytest exits 1 when tests fail; any other code (errors, nothing collected)
+        # would not show that the tests can see the fault.
+        killed = result.returncode == 1
+        rows.append(f"{'killed  ' if killed else 'SURVIVED'}  {mutation.fault}")
+        if not killed:
+            survivors.append(f"{mutation.fault} (exit {result.returncode}):\n"
+                             f"{result.stdout[-1500:]}{result.stderr[-1500:]}")
+    with capsys.disabled():
+        print("\nMutation check:\n  " + "\n  ".join(rows))
+    assert not survivors, "\n\n".join(survivors)
