@@ -131,6 +131,27 @@ MUTATIONS = (
         "return array.astype(np.int64)",
         ("tests/pipelines/test_inference.py",),
     ),
+    Mutation(
+        "a worse version takes the champion alias",
+        "registry.py",
+        "if accuracy >= champion_accuracy:",
+        "if True:",
+        ("tests/test_registry.py",),
+    ),
+    Mutation(
+        "dark digits on light paper not inverted for the model",
+        "pipelines/predict/nodes.py",
+        "if np.median(border) > 127.5:",
+        "if False:",
+        ("tests/pipelines/test_predict.py",),
+    ),
+    Mutation(
+        "a user's digit not centred by its centre of mass",
+        "pipelines/predict/nodes.py",
+        "top = int(np.clip(round(middle - centre_row), 0, IMAGE_SIDE - height))",
+        "top = 0",
+        ("tests/pipelines/test_predict.py",),
+    ),
 )
 
 
