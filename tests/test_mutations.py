@@ -4,6 +4,10 @@ Each row of :data:`MUTATIONS` changes one line of a temporary copy of the packag
 the tests named for it against that copy (it comes first on ``PYTHONPATH``). A mutation
 is *killed* when those tests fail; one that survives means the suite cannot see that
 fault, and this test fails with the table of results.
+
+The tests named here run in this process's interpreter. Tests that start ``kedro run``
+in a temporary project copy ``src/`` from the repository, so they would run the
+unmutated code: they are not named in the table.
 """
 
 from __future__ import annotations

@@ -187,6 +187,35 @@ def test_evaluate_reports_the_training_accuracy_in_its_own_tagged_run(evaluated)
         assert (reporting / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def _assert_the_averages_are_scored_and_served(project, client, version) -> None:
+    """The run's test accuracy and the logged model's answers are those of the moving
+    averages, not of the raw weights (after 4 slow steps the two score differently)."""
+    import mlflow
+
+    from mnist_pipeline.datasets import TensorFlowCheckpointDataset
+
+    state = TensorFlowCheckpointDataset(
+        filepath=str(project / "data" / "06_models" / "checkpoint")
+    ).load()
+    arrays = _model_input()
+    labels = arrays["y_test"].argmax(1)
+
+    def accuracy(prefix: str) -> float:
+        hidden = np.maximum(arrays["x_test"] @ state[f"{prefix}weights1"] + state[f"{prefix}biases1"], 0)
+        logits = hidden @ state[f"{prefix}weights2"] + state[f"{prefix}biases2"]
+        return float((logits.argmax(1) == labels).mean())
+
+    averaged, raw = accuracy("average_"), accuracy("")
+    assert averaged != raw
+    run = client.get_run(version.run_id)
+    assert run.data.metrics["test_accuracy"] == pytest.approx(averaged, abs=1e-6)
+    (output,) = run.outputs.model_outputs
+    model = mlflow.pyfunc.load_model(client.get_logged_model(output.model_id).artifact_location)
+    images = np.rint(arrays["x_test"] * 255).reshape(-1, 28, 28).astype(np.float64)
+    served = model.predict(images)["digit"].to_numpy()
+    assert float((served == labels).mean()) == pytest.approx(averaged)
+
+
 def test_champion_moves_only_to_a_version_at_least_as_accurate(tmp_path):
     project = copy_project(tmp_path / "project")
     write_model_input(project, _model_input())
@@ -202,7 +231,8 @@ def test_champion_moves_only_to_a_version_at_least_as_accurate(tmp_path):
         return client, client.get_model_version_by_alias("mnist_mlp", "champion")
 
     train(4)  # validation accuracy 0.52 with these settings
-    _, first = champion()
+    client, first = champion()
+    _assert_the_averages_are_scored_and_served(project, client, first)
     train(2)  # worse on purpose: 0.24
     client, kept = champion()
     worse = client.get_model_version("mnist_mlp", "2")
