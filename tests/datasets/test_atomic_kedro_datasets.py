@@ -80,7 +80,7 @@ def test_keras_model_round_trip_interrupted_save_shared_copies_and_damaged_file(
 
     import tensorflow as tf
 
-    from mnist_pipeline.datasets.keras_model_dataset import AtomicTensorFlowModelDataset
+    from mnist_pipeline.datasets import KerasModelDataset
     from mnist_pipeline.training.mlp import averaged_keras_model
 
     def model(scale: float):
@@ -92,7 +92,7 @@ def test_keras_model_round_trip_interrupted_save_shared_copies_and_damaged_file(
         })
 
     path = tmp_path / "model.keras"
-    dataset = AtomicTensorFlowModelDataset(
+    dataset = KerasModelDataset(
         filepath=str(path), load_args={"safe_mode": True, "compile": False}
     )
     dataset.save(model(1.0))

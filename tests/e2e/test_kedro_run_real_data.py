@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import gzip
+import os
 import shutil
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -72,6 +75,23 @@ def test_bad_raw_file_stops_with_one_message_and_keeps_outputs(project, file, da
     assert str(raw) in result.stderr and fault in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
     assert {p: p.stat().st_mtime_ns for p in outputs} == before
+
+
+@pytest.mark.parametrize("stage", ["ingest", "preprocess"])
+def test_stages_that_only_move_arrays_never_import_tensorflow(project, stage):
+    env = {**os.environ, "KEDRO_DISABLE_TELEMETRY": "1"}
+    result = subprocess.run(  # noqa: S603
+        [sys.executable, "-X", "importtime", "-m", "kedro", "run", f"--pipeline={stage}"],
+        cwd=project, env=env, capture_output=True, text=True, timeout=600, check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    imported = {
+        line.rsplit("|", 1)[-1].strip()
+        for line in result.stderr.splitlines()
+        if line.startswith("import time:")
+    }
+    assert {"kedro", "mlflow", f"mnist_pipeline.pipelines.{stage}"} <= imported  # it did run
+    assert not {"tensorflow", "keras"} & imported
 
 
 def test_short_training_on_real_data_learns(project):

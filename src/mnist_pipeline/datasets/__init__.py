@@ -7,6 +7,7 @@ TensorFlow or MLflow import them only when used, so loading the catalog stays fa
 from .checkpoint_dataset import TensorFlowCheckpointDataset
 from .idx_dataset import ChecksumError, IDXDataset
 from .image_folder_dataset import ImageFolderDataset
+from .keras_model_dataset import KerasModelDataset
 from .mlflow_live_metrics_dataset import MlflowLiveMetricsDataset
 from .mlflow_tags_dataset import MlflowTagsDataset
 from .numpy_dataset import NumpyDataset
@@ -16,6 +17,7 @@ __all__ = [
     "ChecksumError",
     "IDXDataset",
     "ImageFolderDataset",
+    "KerasModelDataset",
     "MlflowLiveMetricsDataset",
     "MlflowTagsDataset",
     "NumpyDataset",
