@@ -23,7 +23,11 @@ from typing import Any
 from kedro.framework.hooks import hook_impl
 
 from mnist_pipeline.errors import UserFacingError
-from mnist_pipeline.mlflow_model import CHAMPION_ALIAS, REGISTERED_MODEL_NAME
+from mnist_pipeline.mlflow_model import (
+    CHAMPION_ALIAS,
+    REGISTERED_MODEL_NAME,
+    registered_model_uri,
+)
 from mnist_pipeline.parameters import check_parameters
 from mnist_pipeline.registry import MODEL_DATASET, REGISTRATION_DATASET
 from mnist_pipeline.run_lock import held_for
@@ -126,11 +130,9 @@ class ModelLineageHook:
                            "its training run is not known.")
             return
         registration = catalog.load(REGISTRATION_DATASET)
-        self._pending_tags = {
-            "training_run_id": registration["training_run_id"],
-            "registered_model_version": str(registration["version"]),
-            "model_uri": registration["model_uri"],
-        }
+        self._pending_tags = _lineage_tags(
+            registration["training_run_id"], registration["version"]
+        )
         logger.info("Using the model of training run %s (%s)",
                     registration["training_run_id"], registration["model_uri"])
 
@@ -162,8 +164,13 @@ def _champion_lineage() -> dict[str, str]:
         ) from None
     logger.info("Using %s@%s: version %s, trained in run %s", REGISTERED_MODEL_NAME,
                 CHAMPION_ALIAS, version.version, version.run_id)
+    return _lineage_tags(version.run_id, version.version)
+
+
+def _lineage_tags(training_run_id: str, version: int | str) -> dict[str, str]:
+    """The tags that tie a run to the registered model version it used."""
     return {
-        "training_run_id": version.run_id,
-        "registered_model_version": str(version.version),
-        "model_uri": f"models:/{REGISTERED_MODEL_NAME}/{version.version}",
+        "training_run_id": training_run_id,
+        "registered_model_version": str(version),
+        "model_uri": registered_model_uri(version),
     }

@@ -32,6 +32,11 @@ RUNTIME_PACKAGES = (
 )
 
 
+def registered_model_uri(version: int | str) -> str:
+    """The address of one registered version, e.g. ``models:/mnist_mlp/3``."""
+    return f"models:/{REGISTERED_MODEL_NAME}/{version}"
+
+
 def signature():
     """Input: (N, 28, 28) pixel values 0..255 (float64, so that any JSON number parses and
     is checked by the model itself). Output: ``digit``, ``probability``, ``p0``..``p9``."""

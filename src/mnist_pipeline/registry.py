@@ -16,7 +16,11 @@ from typing import Any
 
 from kedro.framework.hooks import hook_impl
 
-from mnist_pipeline.mlflow_model import CHAMPION_ALIAS, REGISTERED_MODEL_NAME
+from mnist_pipeline.mlflow_model import (
+    CHAMPION_ALIAS,
+    REGISTERED_MODEL_NAME,
+    registered_model_uri,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -93,7 +97,7 @@ def promote_if_better(client, run_id: str) -> dict[str, Any]:
     return {
         "registered_model": REGISTERED_MODEL_NAME,
         "version": int(version),
-        "model_uri": f"models:/{REGISTERED_MODEL_NAME}/{version}",
+        "model_uri": registered_model_uri(version),
         "training_run_id": run_id,
         DECIDING_METRIC: accuracy,
         "champion": decision.promote,

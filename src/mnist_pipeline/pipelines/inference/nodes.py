@@ -58,18 +58,22 @@ def check_digit_images(images: np.ndarray) -> np.ndarray:
         )
     outside = ~np.isfinite(array) | (array < 0) | (array > 255)
     if outside.any():
-        image, row, column = (int(i) for i in np.argwhere(outside)[0])
         raise InvalidImagesError(
-            f"Pixel values must lie in 0..255 (white digit on black); image {image} has "
-            f"{float(array[image, row, column]):g} at row {row}, column {column}."
+            "Pixel values must lie in 0..255 (white digit on black); "
+            f"{_first_pixel(array, outside)}."
         )
-    if array.dtype.kind == "f" and (array != np.round(array)).any():
-        image, row, column = (int(i) for i in np.argwhere(array != np.round(array))[0])
+    fractional = array != np.round(array)
+    if fractional.any():
         raise InvalidImagesError(
-            f"Pixel values must be whole numbers 0..255; image {image} has "
-            f"{float(array[image, row, column]):g} at row {row}, column {column}."
+            f"Pixel values must be whole numbers 0..255; {_first_pixel(array, fractional)}."
         )
     return array.astype(np.uint8)
+
+
+def _first_pixel(images: np.ndarray, wrong: np.ndarray) -> str:
+    """Where the first pixel marked in ``wrong`` is, and its value, in words."""
+    image, row, column = (int(i) for i in np.argwhere(wrong)[0])
+    return f"image {image} has {float(images[image, row, column]):g} at row {row}, column {column}"
 
 
 def predictions_table(logits: np.ndarray) -> pd.DataFrame:

@@ -81,8 +81,9 @@ def mnist_like(
         NoInkError: when nothing stands out from the background.
     """
     ink = _ink(_grey_levels(image), min_contrast)
-    rows = np.flatnonzero((ink > 255.0 * ink_threshold).any(axis=1))
-    columns = np.flatnonzero((ink > 255.0 * ink_threshold).any(axis=0))
+    inked = ink > 255.0 * ink_threshold
+    rows = np.flatnonzero(inked.any(axis=1))
+    columns = np.flatnonzero(inked.any(axis=0))
     digit = ink[rows[0] : rows[-1] + 1, columns[0] : columns[-1] + 1]
     scale = box_size / max(digit.shape)
     height = max(1, round(digit.shape[0] * scale))
