@@ -94,3 +94,21 @@ def test_inference_pipeline_scales_pixels_and_predicts_on_an_in_memory_catalog()
     assert table["digit"].tolist() == [3, 0]
     assert table.loc[0, "p3"] == pytest.approx(np.exp(10) / (np.exp(10) + 9))
     assert table.loc[1, "probability"] == pytest.approx(0.1)
+
+
+def test_the_served_models_runner_mutes_kedros_per_node_lines(caplog):
+    import logging
+
+    from kedro.pipeline import node, pipeline
+
+    from mnist_pipeline.mlflow_model import kedro_pipeline_model_kwargs
+
+    runner = kedro_pipeline_model_kwargs()["runner"]
+    assert type(runner).__name__ == "SequentialRunner"  # kedro-mlflow picks it by name
+    tiny = pipeline([node(lambda x: x + 1, "a", "b", name="add_one")])
+    kedro_logger = logging.getLogger("kedro")
+    level = kedro_logger.level
+    with caplog.at_level(logging.INFO):
+        runner.run(tiny, in_memory_catalog({"a": 1}, ["b"]))
+    assert not [r for r in caplog.records if r.name.startswith("kedro") and r.levelno < logging.WARNING]
+    assert kedro_logger.level == level  # restored after the run
