@@ -27,6 +27,7 @@ pytestmark = pytest.mark.slow
 
 PACKAGE = PROJECT_ROOT / "src" / "mnist_pipeline"
 MLP_TESTS = "tests/training/test_mlp.py"
+REFERENCE_TESTS = "tests/training/test_reference_step.py"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -44,8 +45,8 @@ MUTATIONS = (
     Mutation(
         "validation and test accuracy with the raw weights instead of the averages",
         "training/mlp.py",
-        "logits = _logits(x[start:stop], *self.shadows)",
-        "logits = _logits(x[start:stop], *self.variables_)",
+        "chunk_logits = logits(x[start:stop], *self.shadows)",
+        "chunk_logits = logits(x[start:stop], *self.variables_)",
         (f"{MLP_TESTS}::test_accuracy_uses_the_averaged_weights",),
     ),
     Mutation(
@@ -89,6 +90,20 @@ MUTATIONS = (
         "    if staircase:\n        exponent = np.floor(exponent)",
         "    exponent = np.floor(exponent)",
         ("tests/training/test_schedules_and_batches.py",),
+    ),
+    Mutation(
+        "the plain reference step without the L2 term in its gradient",
+        "training/reference_step.py",
+        "loss = cross_entropy + l2_penalty(model)",
+        "loss = cross_entropy",
+        (REFERENCE_TESTS,),
+    ),
+    Mutation(
+        "the plain reference step's moving average with decay and 1 - decay swapped",
+        "training/reference_step.py",
+        "average.assign_sub((1.0 - ema_decay) * (average - variable))",
+        "average.assign_sub(ema_decay * (average - variable))",
+        (REFERENCE_TESTS,),
     ),
     Mutation(
         "hidden biases initialised to 0 instead of init_bias",

@@ -17,49 +17,7 @@ from mnist_pipeline.training.fused_steps import (  # noqa: E402
 )
 from mnist_pipeline.training.mlp import AveragedMLP, averaged_keras_model  # noqa: E402
 
-RNG = np.random.default_rng(42)
-STATE = {
-    "weights1": RNG.normal(0, 0.5, (3, 4)).astype(np.float32),
-    "biases1": np.array([0.1, -0.2, 0.3, 0.0], np.float32),
-    "weights2": RNG.normal(0, 0.5, (4, 2)).astype(np.float32),
-    "biases2": np.array([0.05, -0.05], np.float32),
-}
-STATE.update({f"average_{k}": v * 0.5 for k, v in list(STATE.items())})
-STATE["global_step"] = np.asarray(7, np.int64)
-X = np.array([[1.0, -2.0, 0.5], [0.3, 0.8, -1.0], [2.0, 0.1, 0.4]], np.float32)
-LABELS = np.array([1, 0, 1], np.int32)
-REG = 0.01
-
-
-def _numpy_step(state, lr, decay, x=X):
-    s = {k: v.astype(np.float64) for k, v in state.items()}
-    pre = x @ s["weights1"] + s["biases1"]
-    hidden = np.maximum(pre, 0)
-    logits = hidden @ s["weights2"] + s["biases2"]
-    p = np.exp(logits - logits.max(1, keepdims=True))
-    p /= p.sum(1, keepdims=True)
-    cross_entropy = -np.log(p[np.arange(len(x)), LABELS]).mean()
-    d_logits = p.copy()
-    d_logits[np.arange(len(x)), LABELS] -= 1
-    d_logits /= len(x)
-    grads = {
-        "weights2": hidden.T @ d_logits + REG * s["weights2"],
-        "biases2": d_logits.sum(0),
-    }
-    d_pre = (d_logits @ s["weights2"].T) * (pre > 0)
-    grads["weights1"] = x.T @ d_pre + REG * s["weights1"]
-    grads["biases1"] = d_pre.sum(0)
-    new = {}
-    for name in ("weights1", "biases1", "weights2", "biases2"):
-        new[name] = s[name] - lr * grads[name]
-        shadow = s[f"average_{name}"]
-        new[f"average_{name}"] = shadow - (1 - decay) * (shadow - new[name])
-    return cross_entropy, new
-
-
-def _penalty(state, rate=REG):
-    return rate * ((state["weights1"] ** 2).sum() + (state["weights2"] ** 2).sum()) / 2
-
+from .seed_math import LABELS, REG, STATE, X, numpy_step, penalty  # noqa: E402
 
 def _model(regularization_rate=REG):
     config = TrainingConfig(hidden_units=4, regularization_rate=regularization_rate)
@@ -82,8 +40,8 @@ def test_one_sgd_and_ema_step_matches_numpy(shards):
     model = _model()
     lr, decay = 0.8, (1 + 7) / (10 + 7)
     loss = _train(model, [lr], [decay], shards=shards)
-    cross_entropy, expected = _numpy_step(STATE, lr, decay)
-    assert float(loss) == pytest.approx(cross_entropy + _penalty(expected), abs=1e-6)
+    cross_entropy, expected = numpy_step(STATE, lr, decay)
+    assert float(loss) == pytest.approx(cross_entropy + penalty(expected), abs=1e-6)
     state = model.state()
     for name, value in expected.items():
         np.testing.assert_allclose(state[name], value, atol=1e-6, err_msg=name)
@@ -105,10 +63,10 @@ def test_several_steps_match_numpy_step_after_step(decays, zero_feature, shards)
     loss = _train(model, rates, decays, x, shards)
     state, cross_entropies = dict(STATE), []
     for rate, decay in zip(rates, decays):
-        cross_entropy, new = _numpy_step(state, rate, decay, x)
+        cross_entropy, new = numpy_step(state, rate, decay, x)
         cross_entropies.append(cross_entropy)
         state.update(new)
-    assert loss == pytest.approx(np.mean(cross_entropies) + _penalty(new), abs=1e-6)
+    assert loss == pytest.approx(np.mean(cross_entropies) + penalty(new), abs=1e-6)
     for name, value in new.items():
         np.testing.assert_allclose(model.state()[name], value, atol=1e-5, err_msg=name)
     assert int(model.state()["global_step"]) == 11
@@ -138,7 +96,7 @@ def test_l2_term_is_half_the_sum_of_squares_of_the_weights_only():
     regularised_model = _model()
     regularised = _step_loss(regularised_model)
     plain = _step_loss(_model(regularization_rate=0.0))  # same weights, same cross-entropy
-    assert regularised - plain == pytest.approx(_penalty(regularised_model.state()), rel=1e-5)
+    assert regularised - plain == pytest.approx(penalty(regularised_model.state()), rel=1e-5)
 
 
 def _forward(x, state, prefix=""):

@@ -28,8 +28,9 @@ from .config import TrainingConfig
 
 logger = logging.getLogger(__name__)
 
-#: Settings that do not change the computation, so a run may resume across them.
-_NOT_FINGERPRINTED = {"steps", "resume"}
+#: Settings that do not change the computation (the two implementations compute the same
+#: step), so a run may resume across them.
+_NOT_FINGERPRINTED = {"steps", "resume", "implementation"}
 _PREFIX = "ckpt"
 
 

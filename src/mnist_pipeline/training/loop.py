@@ -16,6 +16,7 @@ from .checkpoints import Resumed, TrainingCheckpoints, training_fingerprint
 from .config import TrainingConfig
 from .fused_steps import FusedTrainer, TrainingInputs
 from .mlp import AveragedMLP
+from .reference_step import ReferenceTrainer
 from .schedules import ema_decays, learning_rates
 from .threads import configure_for_shards
 
@@ -45,6 +46,17 @@ def evaluation_steps(steps: int, eval_every: int) -> list[int]:
 
 def _class_ids(one_hot: np.ndarray) -> tf.Tensor:
     return tf.constant(np.argmax(one_hot, axis=1).astype(np.int32))
+
+
+def _trainer(
+    config: TrainingConfig, model: AveragedMLP, x_train: np.ndarray, y_train: np.ndarray,
+    shards: int,
+) -> FusedTrainer | ReferenceTrainer:
+    """The computation of the training step that ``config.implementation`` names."""
+    class_ids = np.argmax(y_train, axis=1)
+    if config.implementation == "reference":
+        return ReferenceTrainer(model, x_train, class_ids)
+    return FusedTrainer(model, TrainingInputs.from_arrays(x_train, class_ids), shards)
 
 
 class _Progress:
@@ -90,15 +102,16 @@ def train(  # noqa: PLR0913
     known (the rows restored from a checkpoint first), so a tracker shows the curve grow.
     """
     config.check_against_data(len(x_train))
-    shards = configure_for_shards(config.hidden_units)
+    # The fused step runs one shard of hidden units per core on single-threaded ops
+    # (:mod:`.threads`), set before TensorFlow's first op; the reference step leaves
+    # TensorFlow's thread pools as they are, and evaluates in one part.
+    shards = configure_for_shards(config.hidden_units) if config.implementation == "fused" else 1
     tf.config.experimental.enable_op_determinism()
     model = AveragedMLP(x_train.shape[1], y_train.shape[1], config)
+    trainer = _trainer(config, model, x_train, y_train, shards)
     shuffler = EpochShuffler(len(x_train), config.batch_size, config.seed)
     decay_steps = config.decay_steps or len(x_train)
 
-    trainer = FusedTrainer(
-        model, TrainingInputs.from_arrays(x_train, np.argmax(y_train, axis=1)), shards
-    )
     x_val_t, val_labels = tf.constant(x_val, tf.float32), _class_ids(y_val)
 
     def lr_at(steps: np.ndarray) -> np.ndarray:

@@ -22,7 +22,8 @@ SHADOW_PREFIX = "average_"
 STEP_NAME = "global_step"
 
 
-def _logits(x: tf.Tensor, weights1, biases1, weights2, biases2) -> tf.Tensor:
+def logits(x: tf.Tensor, weights1, biases1, weights2, biases2) -> tf.Tensor:
+    """The seed's ``inference``: ``relu(x @ weights1 + biases1) @ weights2 + biases2``."""
     hidden = tf.nn.relu(tf.matmul(x, weights1) + biases1)
     return tf.matmul(hidden, weights2) + biases2
 
@@ -84,8 +85,8 @@ class AveragedMLP(tf.Module):
         correct = []
         for chunk in range(chunks):
             start, stop = count * chunk // chunks, count * (chunk + 1) // chunks
-            logits = _logits(x[start:stop], *self.shadows)
-            predictions = tf.argmax(logits, axis=1, output_type=tf.int32)
+            chunk_logits = logits(x[start:stop], *self.shadows)
+            predictions = tf.argmax(chunk_logits, axis=1, output_type=tf.int32)
             correct.append(
                 tf.reduce_sum(tf.cast(tf.equal(predictions, labels[start:stop]), tf.float32))
             )
