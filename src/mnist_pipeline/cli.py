@@ -3,23 +3,20 @@
 Kedro's CLI loads ``<package>.cli`` and lets its commands override the built-in ones;
 this ``run`` takes exactly the built-in options and behaves the same, except that:
 
-- it holds the project's run lock (:mod:`mnist_pipeline.run_lock`): one run at a time;
 - a :class:`~mnist_pipeline.errors.UserFacingError` (a bad file or setting, a concurrent
-  run) ends the run with its message and exit code 1 instead of a traceback;
+  run: :mod:`mnist_pipeline.run_lock`) ends the run with its message and exit code 1
+  instead of a traceback;
 - Ctrl-C and SIGTERM close the MLflow run as KILLED (exit code 130).
 """
 
 from __future__ import annotations
 
 import signal
-from pathlib import Path
 
 import click
 from kedro.framework.cli.project import run as kedro_run
-from kedro.utils import find_kedro_project
 
 from mnist_pipeline.errors import find_user_facing
-from mnist_pipeline.run_lock import exclusive_run
 
 
 @click.group(name="mnist-pipeline")
@@ -47,8 +44,7 @@ def run(**kwargs) -> None:
     # KILLED instead of being left RUNNING, and training resumes on the next run.
     signal.signal(signal.SIGTERM, _interrupt)
     try:
-        with exclusive_run(find_kedro_project(Path.cwd()) or Path.cwd()):
-            kedro_run.callback(**kwargs)
+        kedro_run.callback(**kwargs)
     except KeyboardInterrupt:
         _end_active_mlflow_runs("KILLED")
         click.secho(

@@ -4,16 +4,21 @@ kedro-mlflow's hooks register themselves through its entry point; the MLflow set
 in ``conf/base/mlflow.yml``.
 """
 
-from mnist_pipeline.hooks import InterruptedRunsHook, ModelLineageHook, ParameterCheckHook
-from mnist_pipeline.registry import ModelRegistryHook
+from mnist_pipeline.hooks import (
+    ModelLineageHook,
+    ModelRegistryHook,
+    OneRunAtATimeHook,
+    ParameterCheckHook,
+)
 
-# Pluggy calls hooks in reverse order of registration, `tryfirst` ones before the rest:
-# parameters are checked first, then the model is looked up, then runs of dead processes
-# are marked KILLED, all before kedro-mlflow opens this run's MLflow run. The `trylast`
-# registry hook runs after kedro-mlflow's own, which logs and registers the model.
+# Pluggy calls hooks in reverse order of registration, `tryfirst` ones before the rest and
+# `trylast` ones after. Before a run: parameters are checked first, then the model is
+# looked up, then the run lock is taken and runs of dead processes are marked KILLED, all
+# before kedro-mlflow opens this run's MLflow run. After it: kedro-mlflow logs and
+# registers the model, the registry hook decides on the champion, the lock is released.
 HOOKS = (
+    OneRunAtATimeHook(),
     ModelRegistryHook(),
-    InterruptedRunsHook(),
     ModelLineageHook(),
     ParameterCheckHook(),
 )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import struct
 from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -16,7 +15,14 @@ from mnist_pipeline.errors import DataFileError
 
 from .atomic import write_bytes_atomically
 from .download import DownloadError, download_first_verified
-from .idx_format import IDXFormatError, decode_idx, decompress, encode_idx
+from .idx_format import (
+    MAX_HEADER_BYTES,
+    IDXFormatError,
+    decode_idx,
+    decompress,
+    encode_idx,
+    parse_header,
+)
 
 
 class ChecksumError(ValueError):
@@ -126,11 +132,8 @@ class IDXDataset(AbstractDataset[np.ndarray, np.ndarray]):
             with open(path, "rb") as raw:
                 opener = gzip.open if raw.read(2) == b"\x1f\x8b" else open
             with opener(path, "rb") as handle:
-                zero, _, ndim = struct.unpack(">HBB", handle.read(4))
-                if zero != 0:
-                    return None
-                return struct.unpack(f">{ndim}I", handle.read(4 * ndim))
-        except (OSError, EOFError, struct.error):
+                return parse_header(handle.read(MAX_HEADER_BYTES))[1]
+        except (OSError, EOFError, IDXFormatError):
             return None
 
     def load(self) -> np.ndarray:

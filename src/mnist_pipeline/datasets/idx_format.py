@@ -42,8 +42,13 @@ def decompress(raw: bytes) -> bytes:
         raise IDXFormatError(f"the gzip stream is corrupt ({exc})") from exc
 
 
-def decode_idx(data: bytes) -> np.ndarray:
-    """Parse IDX bytes into an array of the declared type (native byte order) and shape."""
+#: The longest possible header: 4 bytes, then 4 per dimension (at most 255).
+MAX_HEADER_BYTES = 4 + 4 * 255
+
+
+def parse_header(data: bytes) -> tuple[np.dtype, tuple[int, ...], int]:
+    """The values' dtype, the declared shape and the header's length, from the first
+    bytes of an IDX file (at most :data:`MAX_HEADER_BYTES` are needed)."""
     if len(data) < 4:
         raise IDXFormatError(f"the file holds {len(data)} bytes, too few for an IDX header")
     zero, type_code, ndim = struct.unpack(">HBB", data[:4])
@@ -57,8 +62,12 @@ def decode_idx(data: bytes) -> np.ndarray:
     header_size = 4 + 4 * ndim
     if len(data) < header_size:
         raise IDXFormatError(f"the header declares {ndim} dimensions but the file ends inside it")
-    shape = struct.unpack(f">{ndim}I", data[4:header_size])
-    dtype = IDX_TYPES[type_code]
+    return IDX_TYPES[type_code], struct.unpack(f">{ndim}I", data[4:header_size]), header_size
+
+
+def decode_idx(data: bytes) -> np.ndarray:
+    """Parse IDX bytes into an array of the declared type (native byte order) and shape."""
+    dtype, shape, header_size = parse_header(data)
     expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
     available = len(data) - header_size
     if available < expected:

@@ -1,0 +1,20 @@
+"""Project hooks, a module per concern (registered in :mod:`mnist_pipeline.settings`).
+
+- :mod:`.parameters`: every parameter checked before any data is read;
+- :mod:`.runs`: one run at a time per project, and MLflow runs of dead processes closed;
+- :mod:`.lineage`: a run that uses a trained model is tagged with the run that trained it;
+- :mod:`.registration`: a newly registered model becomes the champion if it earns it.
+"""
+
+from .lineage import ModelLineageHook, ModelNotTrainedError
+from .parameters import ParameterCheckHook
+from .registration import ModelRegistryHook
+from .runs import OneRunAtATimeHook
+
+__all__ = [
+    "ModelLineageHook",
+    "ModelNotTrainedError",
+    "ModelRegistryHook",
+    "OneRunAtATimeHook",
+    "ParameterCheckHook",
+]

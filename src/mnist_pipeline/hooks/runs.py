@@ -1,0 +1,78 @@
+"""Every run of the project holds its run lock; under it, dead MLflow runs are closed.
+
+The lock (:mod:`mnist_pipeline.run_lock`) is taken before the pipeline starts and before
+kedro-mlflow opens this run's MLflow run, for ``kedro run`` and ``KedroSession.run``
+alike. Holding it, any MLflow run of this project still marked RUNNING belongs to a
+process that died (``kill -9``, a crash): it is marked KILLED, so the store never keeps
+phantom running runs.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from filelock import FileLock
+from kedro.framework.hooks import hook_impl
+
+from mnist_pipeline.run_lock import acquire_run_lock
+
+logger = logging.getLogger(__name__)
+
+
+class OneRunAtATimeHook:
+    """Hold the project's run lock for the run; mark runs of dead processes KILLED."""
+
+    def __init__(self) -> None:
+        """Hold nothing yet."""
+        self._lock: FileLock | None = None
+
+    @hook_impl(tryfirst=True)
+    def before_pipeline_run(self, run_params: dict[str, Any]) -> None:
+        """Take the lock, then close the runs it proves dead (before kedro-mlflow opens
+        this run's MLflow run: ``tryfirst``)."""
+        self._release()  # an earlier run in this process that failed before it started
+        project_path = run_params["project_path"]
+        self._lock = acquire_run_lock(Path(project_path))
+        mark_dead_runs_killed(str(project_path))
+
+    @hook_impl(trylast=True)
+    def after_pipeline_run(self) -> None:
+        """Release the lock after every other hook has finished with the run."""
+        self._release()
+
+    @hook_impl(trylast=True)
+    def on_pipeline_error(self) -> None:
+        """Release the lock of a run that failed."""
+        self._release()
+
+    def _release(self) -> None:
+        if self._lock is not None:
+            self._lock.release(force=True)
+            self._lock = None
+
+
+def mark_dead_runs_killed(project_path: str) -> None:
+    """Runs of this project left RUNNING by a process that died are KILLED, not running."""
+    import mlflow  # noqa: PLC0415 (already imported by kedro-mlflow)
+
+    try:
+        runs = mlflow.search_runs(
+            search_all_experiments=True,
+            filter_string=f"attributes.status = 'RUNNING' and tags.project_path = '{project_path}'",
+            output_format="list",
+        )
+    except Exception as exc:  # noqa: BLE001 (a store we cannot read is reported by the run)
+        logger.debug("Could not look for interrupted MLflow runs: %s", exc)
+        return
+    client = mlflow.MlflowClient()
+    active = mlflow.active_run()
+    for run in runs:
+        if active is not None and run.info.run_id == active.info.run_id:
+            continue
+        client.set_terminated(run.info.run_id, status="KILLED")
+        logger.warning(
+            "MLflow run %s ('%s') was left RUNNING by an interrupted process: marked KILLED.",
+            run.info.run_id, run.info.run_name,
+        )
