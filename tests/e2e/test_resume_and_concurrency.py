@@ -19,7 +19,7 @@ pytestmark = pytest.mark.slow
 
 STEPS, EVERY = 3000, 500
 PARAMS = f"train.steps={STEPS},train.eval_every={EVERY},train.batch_size=50,train.seed=5"
-CHECKPOINTS = Path("data") / "06_models" / "training_checkpoints"
+CHECKPOINTS = Path("data") / "06_models" / "resume_checkpoints"
 
 
 def _model_input() -> dict[str, np.ndarray]:
@@ -122,7 +122,7 @@ def test_checkpoint_of_other_settings_is_set_aside_not_resumed(project):
     log = result.stdout + result.stderr
     assert "Resuming" not in log
     assert "made with other settings (train.learning_rate_base: 0.8 -> 0.5)" in log
-    set_aside = list((project / CHECKPOINTS.parent).glob("training_checkpoints.set-aside-*"))
+    set_aside = list((project / CHECKPOINTS.parent).glob("resume_checkpoints.set-aside-*"))
     assert len(set_aside) == 1 and list(set_aside[0].glob("ckpt-*.index"))
 
 

@@ -98,5 +98,5 @@ def test_evaluate_pipeline_in_memory():
     for plot in ("confusion_matrix_plot", "learning_curve_plot", "confident_mistakes_plot"):
         assert catalog.load(plot).axes
     # It judges a trained model and never trains or replaces one.
-    assert not evaluate.all_outputs() & {"mnist_model", "training_checkpoint", "training_history"}
+    assert not evaluate.all_outputs() & {"mnist_model", "final_checkpoint", "training_history"}
     assert all("evaluate" in node.tags for node in evaluate.nodes)

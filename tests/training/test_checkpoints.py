@@ -9,7 +9,7 @@ pytestmark = pytest.mark.slow  # imports TensorFlow
 
 tf = pytest.importorskip("tensorflow")
 
-from mnist_pipeline.training.checkpoints import TrainingCheckpoints  # noqa: E402
+from mnist_pipeline.training.checkpoints import ResumeCheckpoints  # noqa: E402
 from mnist_pipeline.training.config import TrainingConfig  # noqa: E402
 from mnist_pipeline.training.mlp import AveragedMLP  # noqa: E402
 
@@ -27,10 +27,10 @@ def _model_with_distinct_averages(seed: int) -> AveragedMLP:
 
 def test_resuming_restores_weights_averages_and_step_exactly(tmp_path):
     trained = _model_with_distinct_averages(seed=1)
-    TrainingCheckpoints(tmp_path / "ckpts").save(trained, 40, [(0, 0.5, float("nan"), 0.8)],
+    ResumeCheckpoints(tmp_path / "ckpts").save(trained, 40, [(0, 0.5, float("nan"), 0.8)],
                                                  FINGERPRINT)
     fresh = _model_with_distinct_averages(seed=2)
-    resumed = TrainingCheckpoints(tmp_path / "ckpts").restore(fresh, FINGERPRINT, 100)
+    resumed = ResumeCheckpoints(tmp_path / "ckpts").restore(fresh, FINGERPRINT, 100)
     assert resumed is not None and resumed.step == 40
     expected, restored = trained.state(), fresh.state()
     assert set(restored) == set(expected)
@@ -38,8 +38,8 @@ def test_resuming_restores_weights_averages_and_step_exactly(tmp_path):
         np.testing.assert_array_equal(restored[name], value, err_msg=name)
 
 
-def _saved(tmp_path, steps=(40,), fingerprint=FINGERPRINT) -> TrainingCheckpoints:
-    checkpoints = TrainingCheckpoints(tmp_path / "ckpts", max_to_keep=3)
+def _saved(tmp_path, steps=(40,), fingerprint=FINGERPRINT) -> ResumeCheckpoints:
+    checkpoints = ResumeCheckpoints(tmp_path / "ckpts", max_to_keep=3)
     model = _model_with_distinct_averages(seed=1)
     for step in steps:
         checkpoints.save(model, step, [(0, 0.5, float("nan"), 0.8)], fingerprint)
@@ -85,7 +85,7 @@ def test_a_checkpoint_that_cannot_be_resumed_is_set_aside_with_the_reason(
         data_file.write_bytes(data_file.read_bytes()[:10])
     fresh = _model_with_distinct_averages(seed=2)
     before = fresh.state()
-    resumed = TrainingCheckpoints(folder).restore(fresh, fingerprint, total_steps)
+    resumed = ResumeCheckpoints(folder).restore(fresh, fingerprint, total_steps)
     assert resumed is None
     assert reason in caplog.text and "training starts afresh" in caplog.text
     assert not folder.exists() and len(_set_aside(tmp_path)) == 1  # moved, never deleted

@@ -11,7 +11,7 @@ from .keras_model_dataset import KerasModelDataset
 from .mlflow_live_metrics_dataset import MlflowLiveMetricsDataset
 from .mlflow_tags_dataset import MlflowTagsDataset
 from .numpy_dataset import NumpyDataset
-from .training_checkpoints_dataset import TrainingCheckpointsDataset
+from .resume_checkpoints_dataset import ResumeCheckpointsDataset
 
 __all__ = [
     "ChecksumError",
@@ -22,6 +22,6 @@ __all__ = [
     "MlflowTagsDataset",
     "NumpyDataset",
     "TensorFlowCheckpointDataset",
-    "TrainingCheckpointsDataset",
+    "ResumeCheckpointsDataset",
 ]
 

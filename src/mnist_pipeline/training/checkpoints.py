@@ -1,6 +1,6 @@
 """Periodic training checkpoints, so an interrupted run resumes where it stopped.
 
-The folder (``data/06_models/training_checkpoints`` in the catalog) holds TensorFlow
+The folder (``data/06_models/resume_checkpoints`` in the catalog) holds TensorFlow
 checkpoints of the model's variables, moving averages and global step, the last few
 kept, each with a JSON sidecar: the run's fingerprint (hyperparameters and a hash of the
 data), the validation history so far and the MLflow run that wrote it. A checkpoint is
@@ -69,7 +69,7 @@ class Resumed:
     path: str
 
 
-class TrainingCheckpoints:
+class ResumeCheckpoints:
     """The checkpoint folder of one training run (what the catalog hands the train node)."""
 
     def __init__(self, directory: str | Path, max_to_keep: int = 3, run_id: str | None = None):
@@ -81,7 +81,7 @@ class TrainingCheckpoints:
         self._manager = None
 
     def __repr__(self) -> str:
-        return f"TrainingCheckpoints({str(self.directory)!r}, max_to_keep={self.max_to_keep})"
+        return f"ResumeCheckpoints({str(self.directory)!r}, max_to_keep={self.max_to_keep})"
 
     # ---------------------------------------------------------------- internals
     def _tf_manager(self, model):

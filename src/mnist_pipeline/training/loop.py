@@ -12,7 +12,7 @@ import pandas as pd
 import tensorflow as tf
 
 from .batches import EpochShuffler
-from .checkpoints import Resumed, TrainingCheckpoints, training_fingerprint
+from .checkpoints import Resumed, ResumeCheckpoints, training_fingerprint
 from .config import TrainingConfig
 from .fused_steps import FusedTrainer, TrainingInputs
 from .mlp import AveragedMLP
@@ -85,7 +85,7 @@ def train(  # noqa: PLR0913
     x_test: np.ndarray,
     y_test: np.ndarray,
     config: TrainingConfig,
-    checkpoints: TrainingCheckpoints | None = None,
+    checkpoints: ResumeCheckpoints | None = None,
     log_metrics: Callable[[int, Mapping[str, float]], None] | None = None,
 ) -> TrainingResult:
     """Train the averaged MLP as the seed does and return its final state and history.

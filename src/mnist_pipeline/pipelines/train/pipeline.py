@@ -18,14 +18,14 @@ def create_pipeline(**kwargs) -> Pipeline:
                 train_averaged_mlp,
                 inputs=[
                     "x_train", "y_train", "x_val", "y_val", "x_test", "y_test",
-                    "training_checkpoints", "live_training_metrics", "params:train",
+                    "resume_checkpoints", "live_training_metrics", "params:train",
                 ],
-                outputs=["training_checkpoint", "training_history", "test_accuracy", "training_tags"],
+                outputs=["final_checkpoint", "training_history", "test_accuracy", "training_tags"],
                 name="train_averaged_mlp",
             ),
             node(
                 build_averaged_model,
-                "training_checkpoint",
+                "final_checkpoint",
                 "mnist_model",
                 name="build_averaged_model",
             ),

@@ -13,8 +13,8 @@ from typing import Any
 from kedro.io import AbstractDataset, DatasetError
 
 
-class TrainingCheckpointsDataset(AbstractDataset[None, Any]):
-    """``load`` returns a :class:`~mnist_pipeline.training.checkpoints.TrainingCheckpoints`."""
+class ResumeCheckpointsDataset(AbstractDataset[None, Any]):
+    """``load`` returns a :class:`~mnist_pipeline.training.checkpoints.ResumeCheckpoints`."""
 
     def __init__(
         self, directory: str, max_to_keep: int = 3, metadata: dict[str, Any] | None = None
@@ -40,10 +40,10 @@ class TrainingCheckpointsDataset(AbstractDataset[None, Any]):
         """A handle on the folder, naming the active MLflow run as the writer."""
         import mlflow  # noqa: PLC0415 (already imported by kedro-mlflow)
 
-        from mnist_pipeline.training.checkpoints import TrainingCheckpoints  # noqa: PLC0415
+        from mnist_pipeline.training.checkpoints import ResumeCheckpoints  # noqa: PLC0415
 
         run = mlflow.active_run()
-        return TrainingCheckpoints(
+        return ResumeCheckpoints(
             self._directory, self._max_to_keep, run_id=run.info.run_id if run else None
         )
 
