@@ -11,9 +11,14 @@ import numpy as np
 def check_model_input() -> None:
     """Shapes, types and ranges of the preprocessed arrays; the validation split order."""
     load = lambda name: np.load(f"data/05_model_input/{name}.npy")  # noqa: E731
-    x_train, y_train, x_val, x_test = load("x_train"), load("y_train"), load("x_val"), load("x_test")
+    x_train, y_train, x_val, x_test = (
+        load("x_train"),
+        load("y_train"),
+        load("x_val"),
+        load("x_test"),
+    )
     assert x_train.shape == (55000, 784) and x_train.dtype == np.float32, x_train.shape
-    assert 0.0 <= x_train.min() and x_train.max() <= 1.0
+    assert x_train.min() >= 0.0 and x_train.max() <= 1.0
     assert y_train.shape == (55000, 10) and (y_train.sum(axis=1) == 1).all()
     assert x_test.shape == (10000, 784)
     raw = np.load("data/02_intermediate/train_images.npy")
@@ -26,7 +31,9 @@ def _newest_run(name: str):
     """A client on the project's store and its newest run named ``name``."""
     import mlflow
 
-    client = mlflow.MlflowClient(tracking_uri="sqlite:///mlflow.db", registry_uri="sqlite:///mlflow.db")
+    client = mlflow.MlflowClient(
+        tracking_uri="sqlite:///mlflow.db", registry_uri="sqlite:///mlflow.db"
+    )
     experiments = [e.experiment_id for e in client.search_experiments()]
     runs = client.search_runs(
         experiments, f"tags.`mlflow.runName` = '{name}'", order_by=["attributes.start_time DESC"]
@@ -54,10 +61,14 @@ def check_tracking(min_test_accuracy: float) -> None:
     assert accuracy >= min_test_accuracy, f"test accuracy {accuracy} < {min_test_accuracy}"
     assert steps == list(range(0, 20001, 1000)), steps
     assert "checkpoint" in artifacts, artifacts
-    (version,) = client.search_model_versions(f"name = 'mnist_mlp' and run_id = '{run.info.run_id}'")
+    (version,) = client.search_model_versions(
+        f"name = 'mnist_mlp' and run_id = '{run.info.run_id}'"
+    )
     champion = client.get_model_version_by_alias("mnist_mlp", "champion")
-    print(f"registered mnist_mlp version {version.version}: {version.tags['promotion']}; "
-          f"champion is version {champion.version}")
+    print(
+        f"registered mnist_mlp version {version.version}: {version.tags['promotion']}; "
+        f"champion is version {champion.version}"
+    )
     assert version.tags["promoted"] in ("true", "false")
     assert (str(champion.version) == str(version.version)) == (version.tags["promoted"] == "true")
 
@@ -70,10 +81,14 @@ def check_evaluation() -> None:
     ours = evaluation.data.metrics["evaluation_test_accuracy"]
     theirs = training.data.metrics["test_accuracy"]  # the training loop's own figure
     artifacts = sorted(
-        f.path for folder in ("plots", "reports") for f in client.list_artifacts(evaluation.info.run_id, folder)
+        f.path
+        for folder in ("plots", "reports")
+        for f in client.list_artifacts(evaluation.info.run_id, folder)
     )
-    print(f"evaluate run {evaluation.info.run_id}: evaluation_test_accuracy {ours:.4f} "
-          f"(training run {training.info.run_id}: {theirs:.4f}), artifacts {artifacts}")
+    print(
+        f"evaluate run {evaluation.info.run_id}: evaluation_test_accuracy {ours:.4f} "
+        f"(training run {training.info.run_id}: {theirs:.4f}), artifacts {artifacts}"
+    )
     assert abs(ours - theirs) < 1e-6
     assert len(artifacts) == 5, artifacts
 

@@ -67,9 +67,16 @@ class _DataSet:
         return self._epoch_images[start : self._index], self._epoch_labels[start : self._index]
 
 
-def train_reference(  # noqa: PLR0913, PLR0915
-    x_train, y_train, x_val, y_val, x_test, y_test, config: TrainingConfig,
-    own_randomness: bool = False, log=print,
+def train_reference(  # noqa: PLR0915
+    x_train,
+    y_train,
+    x_val,
+    y_val,
+    x_test,
+    y_test,
+    config: TrainingConfig,
+    own_randomness: bool = False,
+    log=print,
 ) -> dict:
     """Train as the seed does; return test accuracy, validation history and seconds."""
     start = time.perf_counter()
@@ -102,7 +109,9 @@ def train_reference(  # noqa: PLR0913, PLR0915
 
         y = inference(x, None)
         global_step = tf.Variable(0, trainable=False)
-        variable_averages = v1.train.ExponentialMovingAverage(config.moving_average_decay, global_step)
+        variable_averages = v1.train.ExponentialMovingAverage(
+            config.moving_average_decay, global_step
+        )
         variables_averages_op = variable_averages.apply(v1.trainable_variables())
         average_y = inference(x, variable_averages)
         cross_entropy = tf.nn.sparse_softmax_cross_entropy_with_logits(
@@ -129,7 +138,9 @@ def train_reference(  # noqa: PLR0913, PLR0915
         correct_prediction = tf.equal(tf.argmax(average_y, 1), tf.argmax(y_, 1))
         accuracy = tf.reduce_mean(tf.cast(correct_prediction, tf.float32))
 
-        shuffler = None if own_randomness else EpochShuffler(len(x_train), config.batch_size, config.seed)
+        shuffler = (
+            None if own_randomness else EpochShuffler(len(x_train), config.batch_size, config.seed)
+        )
         rng = np.random.RandomState(config.seed)
         data = _DataSet(x_train, y_train, shuffler, rng)
         history = []
@@ -141,10 +152,16 @@ def train_reference(  # noqa: PLR0913, PLR0915
                 if i % config.eval_every == 0:
                     validate_acc = sess.run(accuracy, feed_dict=validate_feed)
                     history.append((i, float(validate_acc)))
-                    log(f"After {i} training step(s), validation accuracy using average model is {validate_acc:g}")
+                    log(
+                        f"After {i} training step(s), validation accuracy using average "
+                        f"model is {validate_acc:g}"
+                    )
                 xs, ys = data.next_batch(config.batch_size)
                 sess.run(train_op, feed_dict={x: xs, y_: ys})
             history.append((config.steps, float(sess.run(accuracy, feed_dict=validate_feed))))
             test_acc = float(sess.run(accuracy, feed_dict=test_feed))
-            log(f"After {config.steps} training step(s), test accuracy using average model is {test_acc:g}")
+            log(
+                f"After {config.steps} training step(s), test accuracy using average model "
+                f"is {test_acc:g}"
+            )
     return {"test_accuracy": test_acc, "history": history, "seconds": time.perf_counter() - start}

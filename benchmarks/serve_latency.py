@@ -37,7 +37,7 @@ def _post(url: str, body: bytes) -> float:
         f"{url}/invocations", data=body, headers={"Content-Type": "application/json"}
     )
     start = time.perf_counter()
-    with urllib.request.urlopen(request, timeout=600) as response:  # noqa: S310 (local)
+    with urllib.request.urlopen(request, timeout=600) as response:
         response.read()
         if response.status != 200:
             raise RuntimeError(f"the server answered {response.status}")
@@ -50,7 +50,7 @@ def _body(images: np.ndarray) -> bytes:
 
 def _in_process(model_uri: str, images: np.ndarray, singles: int, repeats: int):
     """The same model's predict in this process: per single image, and the large batch."""
-    import mlflow  # noqa: PLC0415
+    import mlflow
 
     model = mlflow.pyfunc.load_model(model_uri)
     pixels = images.astype(np.float64)
@@ -72,8 +72,11 @@ def main() -> None:
     """Measure and print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", default="http://127.0.0.1:5001")
-    parser.add_argument("--model-uri", default="models:/mnist_mlp@champion",
-                        help="the model the server serves (for the in-process reference)")
+    parser.add_argument(
+        "--model-uri",
+        default="models:/mnist_mlp@champion",
+        help="the model the server serves (for the in-process reference)",
+    )
     parser.add_argument("--singles", type=int, default=200)
     parser.add_argument("--large", type=int, default=10_000)
     parser.add_argument("--repeats", type=int, default=3)
@@ -87,25 +90,35 @@ def main() -> None:
     _post(args.url, bodies[0])  # warm-up
     single = [_post(args.url, body) for body in bodies]
     large = [_post(args.url, large_body) for _ in range(args.repeats)]
-    local_single, local_large = _in_process(args.model_uri, large_images, args.singles,
-                                            args.repeats)
+    local_single, local_large = _in_process(
+        args.model_uri, large_images, args.singles, args.repeats
+    )
 
     def ms(values: list[float]) -> str:
-        return (f"median {1000 * statistics.median(values):.1f} ms, "
-                f"p95 {1000 * float(np.percentile(values, 95)):.1f} ms")
+        return (
+            f"median {1000 * statistics.median(values):.1f} ms, "
+            f"p95 {1000 * float(np.percentile(values, 95)):.1f} ms"
+        )
 
-    print(f"single image, {args.singles} requests: served {ms(single)}; "
-          f"in-process {ms(local_single)}")
-    print(f"  ratio served / in-process (median): "
-          f"{statistics.median(single) / statistics.median(local_single):.1f}")
-    print(f"{len(large_images):,} images in one request ({len(large_body) / 1e6:.1f} MB), "
-          f"{args.repeats} times: served min {min(large):.2f} s, median "
-          f"{statistics.median(large):.2f} s = {len(large_images) / statistics.median(large):,.0f} "
-          f"images/s; in-process min {min(local_large):.2f} s, median "
-          f"{statistics.median(local_large):.2f} s = "
-          f"{len(large_images) / statistics.median(local_large):,.0f} images/s")
-    print(f"  ratio served / in-process (median): "
-          f"{statistics.median(large) / statistics.median(local_large):.1f}")
+    print(
+        f"single image, {args.singles} requests: served {ms(single)}; in-process {ms(local_single)}"
+    )
+    print(
+        f"  ratio served / in-process (median): "
+        f"{statistics.median(single) / statistics.median(local_single):.1f}"
+    )
+    print(
+        f"{len(large_images):,} images in one request ({len(large_body) / 1e6:.1f} MB), "
+        f"{args.repeats} times: served min {min(large):.2f} s, median "
+        f"{statistics.median(large):.2f} s = {len(large_images) / statistics.median(large):,.0f} "
+        f"images/s; in-process min {min(local_large):.2f} s, median "
+        f"{statistics.median(local_large):.2f} s = "
+        f"{len(large_images) / statistics.median(local_large):,.0f} images/s"
+    )
+    print(
+        f"  ratio served / in-process (median): "
+        f"{statistics.median(large) / statistics.median(local_large):.1f}"
+    )
 
 
 if __name__ == "__main__":

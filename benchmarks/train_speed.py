@@ -53,7 +53,9 @@ def _child(implementation: str, steps: int, seed: int) -> None:
     sys.path.insert(0, str(Path(__file__).parent))
     from mnist_pipeline.training.config import TrainingConfig
 
-    data = {name: np.load(PROJECT_ROOT / "data" / "05_model_input" / f"{name}.npy") for name in SPLITS}
+    data = {
+        name: np.load(PROJECT_ROOT / "data" / "05_model_input" / f"{name}.npy") for name in SPLITS
+    }
     params = yaml.safe_load((PROJECT_ROOT / "conf/base/parameters_train.yml").read_text())["train"]
     config = TrainingConfig.from_params({**params, "steps": steps, "seed": seed})
     quiet = lambda *args, **kwargs: None  # noqa: E731
@@ -70,16 +72,26 @@ def _child(implementation: str, steps: int, seed: int) -> None:
         start = time.perf_counter()
         result = train(**data, config=config)
         seconds, accuracy = time.perf_counter() - start, result.test_accuracy
-    print(json.dumps({"seconds": seconds, "test_accuracy": accuracy, "peak_rss_mb": _peak_rss_mb()}))
+    print(
+        json.dumps({"seconds": seconds, "test_accuracy": accuracy, "peak_rss_mb": _peak_rss_mb()})
+    )
 
 
 def _run_child(implementation: str, steps: int, seed: int) -> dict:
     command = [
-        sys.executable, __file__, "--child", implementation, "--steps", str(steps),
-        "--seeds", str(seed),
+        sys.executable,
+        __file__,
+        "--child",
+        implementation,
+        "--steps",
+        str(steps),
+        "--seeds",
+        str(seed),
     ]
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    output = subprocess.run(command, check=True, capture_output=True, text=True, env=env, cwd=PROJECT_ROOT)
+    output = subprocess.run(
+        command, check=True, capture_output=True, text=True, env=env, cwd=PROJECT_ROOT
+    )
     return json.loads(output.stdout.strip().splitlines()[-1])
 
 
@@ -92,8 +104,10 @@ def _summary(name: str, runs: list[dict], steps: int | None) -> str:
     parts.append(f"wall s median {median:7.2f}  min {min(seconds):7.2f}  max {max(seconds):7.2f}")
     if "test_accuracy" in runs[0]:
         accuracies = [r["test_accuracy"] for r in runs]
-        parts.append(f"test acc mean {statistics.mean(accuracies):.4f} "
-                     f"({', '.join(f'{a:.4f}' for a in accuracies)})")
+        parts.append(
+            f"test acc mean {statistics.mean(accuracies):.4f} "
+            f"({', '.join(f'{a:.4f}' for a in accuracies)})"
+        )
     parts.append(f"peak RSS {max(r['peak_rss_mb'] for r in runs):6.0f} MB")
     return "  ".join(parts)
 
@@ -105,19 +119,32 @@ def benchmark_training(steps: int, seeds: list[int]) -> None:
         for implementation in ("reference", "project"):
             result = _run_child(implementation, steps, seed)
             runs[implementation].append(result)
-            print(f"  run {repeat + 1}/{len(seeds)} seed {seed} {implementation:<9} "
-                  f"{result['seconds']:7.2f} s  test acc {result['test_accuracy']:.4f}", flush=True)
-    print(f"\n{steps} training steps, {len(seeds)} runs each (seeds {', '.join(map(str, seeds))}), "
-          "alternating, one process per run")
+            print(
+                f"  run {repeat + 1}/{len(seeds)} seed {seed} {implementation:<9} "
+                f"{result['seconds']:7.2f} s  test acc {result['test_accuracy']:.4f}",
+                flush=True,
+            )
+    print(
+        f"\n{steps} training steps, {len(seeds)} runs each (seeds {', '.join(map(str, seeds))}), "
+        "alternating, one process per run"
+    )
     for name, results in runs.items():
         print(_summary(name, results, steps))
     reference = [r["seconds"] for r in runs["reference"]]
     project = [r["seconds"] for r in runs["project"]]
-    print(f"ratio project/reference: median {statistics.median(project) / statistics.median(reference):.3f}"
-          f"  min {min(project) / min(reference):.3f}")
-    gain = [p["test_accuracy"] - r["test_accuracy"] for p, r in zip(runs["project"], runs["reference"])]
-    print(f"test accuracy project - reference, same seed: mean {statistics.mean(gain):+.4f} "
-          f"({', '.join(f'{g:+.4f}' for g in gain)})")
+    median_ratio = statistics.median(project) / statistics.median(reference)
+    print(
+        f"ratio project/reference: median {median_ratio:.3f}"
+        f"  min {min(project) / min(reference):.3f}"
+    )
+    gain = [
+        p["test_accuracy"] - r["test_accuracy"]
+        for p, r in zip(runs["project"], runs["reference"], strict=True)
+    ]
+    print(
+        f"test accuracy project - reference, same seed: mean {statistics.mean(gain):+.4f} "
+        f"({', '.join(f'{g:+.4f}' for g in gain)})"
+    )
 
 
 def benchmark_kedro_run(repeats: int, kedro_args: list[str]) -> None:
@@ -127,26 +154,37 @@ def benchmark_kedro_run(repeats: int, kedro_args: list[str]) -> None:
     for repeat in range(repeats):
         start = time.perf_counter()
         process = subprocess.Popen(
-            [sys.executable, "-m", "kedro", "run", *kedro_args], cwd=PROJECT_ROOT, env=env,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [sys.executable, "-m", "kedro", "run", *kedro_args],
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         _, status, usage = os.wait4(process.pid, 0)
         seconds = time.perf_counter() - start
         if os.waitstatus_to_exitcode(status) != 0:
             raise SystemExit(f"kedro run {' '.join(kedro_args)} failed")
         runs.append({"seconds": seconds, "peak_rss_mb": usage.ru_maxrss / 1024})
-        print(f"  run {repeat + 1}/{repeats}: {seconds:.1f} s, peak RSS {usage.ru_maxrss / 1024:.0f} MB", flush=True)
+        print(
+            f"  run {repeat + 1}/{repeats}: {seconds:.1f} s, "
+            f"peak RSS {usage.ru_maxrss / 1024:.0f} MB",
+            flush=True,
+        )
     print(f"\ncold `kedro run {' '.join(kedro_args)}`, {repeats} runs")
     print(_summary("kedro run", runs, None))
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--mode", choices=["training", "kedro-run"], default="training")
     parser.add_argument("--steps", type=int, default=20_000, help="training steps per run")
     parser.add_argument("--repeats", type=int, default=3, help="runs per implementation")
     parser.add_argument(
-        "--seeds", type=int, nargs="+",
+        "--seeds",
+        type=int,
+        nargs="+",
         help="the seed of each repeat (default 0, 1, ..., repeats - 1); sets the repeats",
     )
     parser.add_argument("--kedro-args", nargs="*", default=[], help="extra `kedro run` arguments")

@@ -91,7 +91,7 @@ class Mirror:
         mirror = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            def do_GET(self) -> None:
                 mirror.requests.append(self.path)
                 if self.path in mirror.failing:
                     self.send_error(503, "mirror down")
@@ -128,7 +128,7 @@ def mirror() -> Iterator[Mirror]:
 
 def closed_port_url() -> str:
     """A loopback URL where nothing listens: a mirror that is down (connection refused)."""
-    import socket  # noqa: PLC0415
+    import socket
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

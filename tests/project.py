@@ -42,7 +42,7 @@ def copy_project(destination: Path) -> Path:
 def run_kedro(project: Path, *args: str, timeout: float = 900) -> subprocess.CompletedProcess:
     """``kedro <args>`` in ``project``; output captured, never raises on failure."""
     env = {**os.environ, "KEDRO_DISABLE_TELEMETRY": "1", "COLUMNS": "200"}
-    return subprocess.run(  # noqa: S603
+    return subprocess.run(
         [sys.executable, "-m", "kedro", *args],
         cwd=project,
         env=env,
@@ -61,7 +61,7 @@ def write_model_input(project: Path, arrays: dict[str, np.ndarray]) -> None:
 
 def mlflow_store(project: Path):
     """A client on the project's MLflow store and all its runs, newest first."""
-    import mlflow  # noqa: PLC0415
+    import mlflow
 
     store = f"sqlite:///{project / 'mlflow.db'}"
     client = mlflow.MlflowClient(tracking_uri=store, registry_uri=store)

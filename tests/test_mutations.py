@@ -73,8 +73,8 @@ MUTATIONS = (
     Mutation(
         "L2 penalty in the reported loss as sum(w^2) instead of sum(w^2) / 2",
         "training/fused_steps.py",
-        "penalty = model.regularization_rate * (tf.nn.l2_loss(weights1) + tf.nn.l2_loss(weights2))",
-        "penalty = 2 * model.regularization_rate * (tf.nn.l2_loss(weights1) + tf.nn.l2_loss(weights2))",
+        "penalty = model.regularization_rate * (tf.nn.l2_loss(weights1) + tf.nn.l2_loss(w",
+        "penalty = 2 * model.regularization_rate * (tf.nn.l2_loss(weights1) + tf.nn.l2_loss(w",
         (f"{MLP_TESTS}::test_l2_term_is_half_the_sum_of_squares_of_the_weights_only",),
     ),
     Mutation(
@@ -183,12 +183,22 @@ def _run_mutant(mutation: Mutation, workdir: Path) -> subprocess.CompletedProces
     target.write_text(source.replace(mutation.original, mutation.mutant))
     env = {**os.environ, "PYTHONPATH": str(workdir / "src"), "KEDRO_DISABLE_TELEMETRY": "1"}
     probe = "import mnist_pipeline, sys; print(mnist_pipeline.__file__)"
-    where = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True,  # noqa: S603
-                           text=True, check=True).stdout.strip()
+    where = subprocess.run(
+        [sys.executable, "-c", probe],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     assert where.startswith(str(workdir)), f"the mutant is not the package under test: {where}"
-    return subprocess.run(  # noqa: S603
+    return subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", *mutation.tests],
-        cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=600, check=False,
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
     )
 
 
@@ -201,8 +211,10 @@ def test_every_mutation_of_the_seed_math_is_killed(tmp_path, capsys):
         killed = result.returncode == 1
         rows.append(f"{'killed  ' if killed else 'SURVIVED'}  {mutation.fault}")
         if not killed:
-            survivors.append(f"{mutation.fault} (exit {result.returncode}):\n"
-                             f"{result.stdout[-1500:]}{result.stderr[-1500:]}")
+            survivors.append(
+                f"{mutation.fault} (exit {result.returncode}):\n"
+                f"{result.stdout[-1500:]}{result.stderr[-1500:]}"
+            )
     with capsys.disabled():
         print("\nMutation check:\n  " + "\n  ".join(rows))
     assert not survivors, "\n\n".join(survivors)

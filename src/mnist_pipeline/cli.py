@@ -49,7 +49,9 @@ def run(**kwargs) -> None:
         _end_active_mlflow_runs("KILLED")
         click.secho(
             "Interrupted: the MLflow run is marked KILLED. Interrupted training resumes from "
-            "its last checkpoint on the next `kedro run`.", err=True, fg="yellow",
+            "its last checkpoint on the next `kedro run`.",
+            err=True,
+            fg="yellow",
         )
         raise SystemExit(130) from None
     except Exception as exc:

@@ -28,7 +28,14 @@ REGISTERED_MODEL_NAME = "mnist_mlp"
 CHAMPION_ALIAS = "champion"
 #: What loading and running the model needs besides Python (pinned to what trained it).
 RUNTIME_PACKAGES = (
-    "kedro", "kedro-datasets", "kedro-mlflow", "mlflow", "tensorflow", "keras", "numpy", "pandas",
+    "kedro",
+    "kedro-datasets",
+    "kedro-mlflow",
+    "mlflow",
+    "tensorflow",
+    "keras",
+    "numpy",
+    "pandas",
 )
 
 

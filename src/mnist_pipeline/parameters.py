@@ -53,7 +53,10 @@ class PredictParameters(Parameters):
 NAMESPACES: dict[str, type[Parameters]] = {
     parameters.namespace: parameters
     for parameters in (
-        IngestParameters, PreprocessParameters, TrainingConfig, EvaluateParameters,
+        IngestParameters,
+        PreprocessParameters,
+        TrainingConfig,
+        EvaluateParameters,
         PredictParameters,
     )
 }
@@ -73,7 +76,8 @@ def check_parameters(
     size = parameters["preprocess"]["validation_size"]
     if "preprocess" in checked and size >= training_file_examples:
         PreprocessParameters.fail(
-            "validation_size", size,
+            "validation_size",
+            size,
             f"less than the {training_file_examples} examples of the training file",
         )
     if "train" in checked:

@@ -44,14 +44,22 @@ def decide_promotion(
     ``champion`` is ``(version, validation accuracy)`` of the current champion, if any.
     """
     if champion is None:
-        return Promotion(True, f"promoted: version {version} is the first champion "
-                               f"({DECIDING_METRIC} {accuracy:.4f})")
+        return Promotion(
+            True,
+            f"promoted: version {version} is the first champion ({DECIDING_METRIC} {accuracy:.4f})",
+        )
     champion_version, champion_accuracy = champion
     if accuracy >= champion_accuracy:
-        return Promotion(True, f"promoted: {DECIDING_METRIC} {accuracy:.4f} >= "
-                               f"{champion_accuracy:.4f} of champion version {champion_version}")
-    return Promotion(False, f"not promoted: {DECIDING_METRIC} {accuracy:.4f} < "
-                            f"{champion_accuracy:.4f} of champion version {champion_version}")
+        return Promotion(
+            True,
+            f"promoted: {DECIDING_METRIC} {accuracy:.4f} >= "
+            f"{champion_accuracy:.4f} of champion version {champion_version}",
+        )
+    return Promotion(
+        False,
+        f"not promoted: {DECIDING_METRIC} {accuracy:.4f} < "
+        f"{champion_accuracy:.4f} of champion version {champion_version}",
+    )
 
 
 def _current_champion(client) -> tuple[str, float] | None:

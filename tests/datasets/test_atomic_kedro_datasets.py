@@ -56,7 +56,9 @@ def test_json_round_trip_and_failure_half_way(tmp_path):
 def test_png_is_written_whole_or_not_at_all(tmp_path, monkeypatch):
     figure = Figure()
     figure.subplots().plot([0, 1], [1, 0])
-    dataset = AtomicMatplotlibDataset(filepath=str(tmp_path / "plot.png"), save_args={"format": "png"})
+    dataset = AtomicMatplotlibDataset(
+        filepath=str(tmp_path / "plot.png"), save_args={"format": "png"}
+    )
     dataset.save(figure)
     before = (tmp_path / "plot.png").read_bytes()
     assert before[:8] == b"\x89PNG\r\n\x1a\n"
@@ -84,17 +86,17 @@ def test_keras_model_round_trip_interrupted_save_shared_copies_and_damaged_file(
     from mnist_pipeline.training.mlp import averaged_keras_model
 
     def model(scale: float):
-        return averaged_keras_model({
-            "average_weights1": np.full((4, 3), scale, np.float32),
-            "average_biases1": np.zeros(3, np.float32),
-            "average_weights2": np.ones((3, 2), np.float32),
-            "average_biases2": np.zeros(2, np.float32),
-        })
+        return averaged_keras_model(
+            {
+                "average_weights1": np.full((4, 3), scale, np.float32),
+                "average_biases1": np.zeros(3, np.float32),
+                "average_weights2": np.ones((3, 2), np.float32),
+                "average_biases2": np.zeros(2, np.float32),
+            }
+        )
 
     path = tmp_path / "model.keras"
-    dataset = KerasModelDataset(
-        filepath=str(path), load_args={"safe_mode": True, "compile": False}
-    )
+    dataset = KerasModelDataset(filepath=str(path), load_args={"safe_mode": True, "compile": False})
     dataset.save(model(1.0))
     loaded = dataset.load()
     # ones(4) @ ones(4, 3) = 4 per hidden unit; @ ones(3, 2) = 12 per logit

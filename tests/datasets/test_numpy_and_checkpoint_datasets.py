@@ -85,8 +85,14 @@ def test_checkpoint_round_trip_and_damage(tmp_path):
     # readable with TensorFlow alone, from its folder
     import tensorflow as tf
 
-    assert int(tf.train.load_checkpoint(str(tmp_path / "checkpoint")).get_tensor(
-        "global_step/.ATTRIBUTES/VARIABLE_VALUE")) == 17
+    assert (
+        int(
+            tf.train.load_checkpoint(str(tmp_path / "checkpoint")).get_tensor(
+                "global_step/.ATTRIBUTES/VARIABLE_VALUE"
+            )
+        )
+        == 17
+    )
     # damage the data file: a clear message, not a TensorFlow stack trace
     data_file = next((tmp_path / "checkpoint").glob("*.data-*"))
     data_file.write_bytes(data_file.read_bytes()[:10])

@@ -36,7 +36,7 @@ def free_port(low: int = 20000, high: int = 49151) -> int:
 
 def get_json(url: str, timeout: float = 10) -> dict:
     """GET ``url`` and decode its JSON body."""
-    with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 (loopback)
+    with urllib.request.urlopen(url, timeout=timeout) as response:
         return json.loads(response.read())
 
 
@@ -50,7 +50,10 @@ def _group_alive(pgid: int) -> bool:
 
 @contextlib.contextmanager
 def running_server(
-    command: Sequence[str], cwd: Path, ready_url: str, env: dict | None = None,
+    command: Sequence[str],
+    cwd: Path,
+    ready_url: str,
+    env: dict | None = None,
     timeout: float = 120,
 ) -> Iterator[subprocess.Popen]:
     """Run ``command`` in a new session until ``ready_url`` answers; kill its group after.
@@ -59,9 +62,13 @@ def running_server(
     whole process group is stopped, first with SIGTERM, then SIGKILL.
     """
     log = open(cwd / f"server-{Path(command[0]).name}-{time.monotonic_ns()}.log", "w")  # noqa: SIM115
-    process = subprocess.Popen(  # noqa: S603
-        list(command), cwd=cwd, env={**os.environ, **(env or {})},
-        stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    process = subprocess.Popen(
+        list(command),
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     pgid = process.pid
     try:
@@ -70,7 +77,7 @@ def running_server(
             if process.poll() is not None:
                 raise RuntimeError(f"{command[0]} exited with {process.returncode}; see {log.name}")
             try:
-                urllib.request.urlopen(ready_url, timeout=2).close()  # noqa: S310
+                urllib.request.urlopen(ready_url, timeout=2).close()
                 break
             except (urllib.error.URLError, ConnectionError, TimeoutError):
                 if time.monotonic() > deadline:
@@ -96,7 +103,7 @@ def listening_addresses(port: int) -> set[str]:
     ``127.0.0.1`` alone means the server cannot be reached from another machine;
     ``0.0.0.0`` or ``::`` would mean every interface.
     """
-    import ipaddress  # noqa: PLC0415
+    import ipaddress
 
     found = set()
     for table, size in (("/proc/net/tcp", 4), ("/proc/net/tcp6", 16)):

@@ -33,9 +33,14 @@ def test_preprocessed_arrays_are_model_ready(project):
     def load(name):
         return np.load(project / "data" / "05_model_input" / f"{name}.npy")
 
-    x_train, y_train, x_val, x_test = load("x_train"), load("y_train"), load("x_val"), load("x_test")
+    x_train, y_train, x_val, x_test = (
+        load("x_train"),
+        load("y_train"),
+        load("x_val"),
+        load("x_test"),
+    )
     assert x_train.shape == (55000, 784) and x_train.dtype == np.float32
-    assert 0.0 <= x_train.min() and x_train.max() <= 1.0
+    assert x_train.min() >= 0.0 and x_train.max() <= 1.0
     assert y_train.shape == (55000, 10) and (y_train.sum(axis=1) == 1).all()
     assert x_test.shape == (10000, 784)
     raw = np.load(project / "data" / "02_intermediate" / "train_images.npy")
@@ -55,7 +60,7 @@ def _relabel_first(gz: bytes) -> bytes:
     ("file", "damage", "fault"),
     [
         ("train-labels-idx1-ubyte.gz", lambda b: b[: len(b) // 2], "gzip stream is truncated"),
-        ("t10k-labels-idx1-ubyte.gz", lambda b: _relabel_first(b), "SHA-256"),
+        ("t10k-labels-idx1-ubyte.gz", _relabel_first, "SHA-256"),
     ],
     ids=["truncated", "checksum"],
 )
@@ -80,9 +85,14 @@ def test_bad_raw_file_stops_with_one_message_and_keeps_outputs(project, file, da
 @pytest.mark.parametrize("stage", ["ingest", "preprocess"])
 def test_stages_that_only_move_arrays_never_import_tensorflow(project, stage):
     env = {**os.environ, "KEDRO_DISABLE_TELEMETRY": "1"}
-    result = subprocess.run(  # noqa: S603
+    result = subprocess.run(
         [sys.executable, "-X", "importtime", "-m", "kedro", "run", f"--pipeline={stage}"],
-        cwd=project, env=env, capture_output=True, text=True, timeout=600, check=False,
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     imported = {

@@ -29,7 +29,9 @@ def trained_twice(tmp_path_factory):
     """Two identical short training runs in one project copy."""
     project = copy_project(tmp_path_factory.mktemp("train") / "project")
     write_model_input(project, _model_input())
-    results = [run_kedro(project, "run", "--pipeline=train", f"--params={PARAMS}") for _ in range(2)]
+    results = [
+        run_kedro(project, "run", "--pipeline=train", f"--params={PARAMS}") for _ in range(2)
+    ]
     for result in results:
         assert result.returncode == 0, result.stderr[-3000:]
     return project, results
@@ -89,9 +91,7 @@ def test_run_records_params_metrics_checkpoint_and_model(trained_twice):
 def test_each_run_registers_a_version_and_the_equal_second_becomes_champion(trained_twice):
     project, _ = trained_twice
     client, (second, first) = mlflow_store(project)
-    versions = {
-        str(v.version): v for v in client.search_model_versions("name = 'mnist_mlp'")
-    }
+    versions = {str(v.version): v for v in client.search_model_versions("name = 'mnist_mlp'")}
     assert {versions["1"].run_id, versions["2"].run_id} == {first.info.run_id, second.info.run_id}
     assert versions["1"].run_id == first.info.run_id
     champion = client.get_model_version_by_alias("mnist_mlp", "champion")
@@ -113,16 +113,20 @@ def test_metric_histories_are_those_of_the_history_table(trained_twice):
         logged = sorted(
             (m.step, m.value) for m in client.get_metric_history(run.info.run_id, column)
         )
-        expected = [(int(s), v) for s, v in zip(table["step"], table[column]) if np.isfinite(v)]
+        expected = [
+            (int(s), v) for s, v in zip(table["step"], table[column], strict=True) if np.isfinite(v)
+        ]
         assert [step for step, _ in logged] == [step for step, _ in expected], column
         np.testing.assert_allclose([v for _, v in logged], [v for _, v in expected], rtol=1e-6)
     # The seed's schedule: 0.8 * 0.99 ** (step / decay_steps), decaying over the 400
     # training examples here; the rate logged at a step is the one the next step uses.
-    rates = sorted((m.step, m.value) for m in client.get_metric_history(run.info.run_id,
-                                                                         "learning_rate"))
+    rates = sorted(
+        (m.step, m.value) for m in client.get_metric_history(run.info.run_id, "learning_rate")
+    )
     assert [step for step, _ in rates] == [0, 100, 200, 300]
-    np.testing.assert_allclose([v for _, v in rates],
-                               [0.8 * 0.99 ** (step / 400) for step, _ in rates], rtol=1e-6)
+    np.testing.assert_allclose(
+        [v for _, v in rates], [0.8 * 0.99 ** (step / 400) for step, _ in rates], rtol=1e-6
+    )
 
 
 def test_same_seed_gives_identical_metrics(trained_twice):
@@ -132,7 +136,9 @@ def test_same_seed_gives_identical_metrics(trained_twice):
     def series(run):
         return [
             (m.step, m.value)
-            for m in sorted(client.get_metric_history(run.info.run_id, "train_loss"), key=lambda m: m.step)
+            for m in sorted(
+                client.get_metric_history(run.info.run_id, "train_loss"), key=lambda m: m.step
+            )
         ]
 
     assert series(first) == series(second)
@@ -204,7 +210,9 @@ def _assert_the_averages_are_scored_and_served(project, client, version) -> None
     labels = arrays["y_test"].argmax(1)
 
     def accuracy(prefix: str) -> float:
-        hidden = np.maximum(arrays["x_test"] @ state[f"{prefix}weights1"] + state[f"{prefix}biases1"], 0)
+        hidden = np.maximum(
+            arrays["x_test"] @ state[f"{prefix}weights1"] + state[f"{prefix}biases1"], 0
+        )
         logits = hidden @ state[f"{prefix}weights2"] + state[f"{prefix}biases2"]
         return float((logits.argmax(1) == labels).mean())
 
@@ -224,8 +232,10 @@ def test_champion_moves_only_to_a_version_at_least_as_accurate(tmp_path):
     write_model_input(project, _model_input())
 
     def train(steps: int) -> None:  # slow learning, so that accuracies differ on easy data
-        params = (f"train.steps={steps},train.eval_every=10,train.batch_size=50,train.seed=11,"
-                  "train.learning_rate_base=0.02")
+        params = (
+            f"train.steps={steps},train.eval_every=10,train.batch_size=50,train.seed=11,"
+            "train.learning_rate_base=0.02"
+        )
         result = run_kedro(project, "run", "--pipeline=train", f"--params={params}")
         assert result.returncode == 0, result.stderr[-3000:]
 
@@ -292,7 +302,9 @@ def test_exploration_notebook_runs_top_to_bottom(evaluated):
     notebooks.mkdir(exist_ok=True)
     shutil.copy(PROJECT_ROOT / "notebooks" / "exploration.ipynb", notebooks)
     notebook = nbformat.read(notebooks / "exploration.ipynb", as_version=4)
-    NotebookClient(notebook, timeout=600, resources={"metadata": {"path": str(notebooks)}}).execute()
+    NotebookClient(
+        notebook, timeout=600, resources={"metadata": {"path": str(notebooks)}}
+    ).execute()
     outputs = [o for cell in notebook.cells for o in cell.get("outputs", [])]
     assert not [o for o in outputs if o.get("output_type") == "error"]
     assert sum("image/png" in o.get("data", {}) for o in outputs) == 4

@@ -29,9 +29,13 @@ def _model_input() -> dict[str, np.ndarray]:
 def _start_kedro(project: Path, *args: str) -> subprocess.Popen:
     env = {**os.environ, "KEDRO_DISABLE_TELEMETRY": "1", "COLUMNS": "200"}
     log = open(project / f"kedro-{time.monotonic_ns()}.log", "w")  # noqa: SIM115
-    return subprocess.Popen(  # noqa: S603
-        [sys.executable, "-m", "kedro", "run", *args], cwd=project, env=env,
-        stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    return subprocess.Popen(
+        [sys.executable, "-m", "kedro", "run", *args],
+        cwd=project,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
 
 

@@ -62,7 +62,7 @@ def _post(url: str, body: dict | bytes) -> tuple[int, dict]:
     data = body if isinstance(body, bytes) else json.dumps(body).encode()
     request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
     try:
-        with urllib.request.urlopen(request, timeout=120) as response:  # noqa: S310 (loopback)
+        with urllib.request.urlopen(request, timeout=120) as response:
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read() or b"{}")
@@ -74,8 +74,19 @@ def test_served_champion_answers_like_evaluate_and_refuses_bad_requests(project)
     evaluated = np.load(project / "data" / "07_model_output" / "test_logits.npy").argmax(axis=1)
     port = free_port()
     # The README's command, on a free port.
-    command = [str(BIN / "mlflow"), "models", "serve", "-m", "models:/mnist_mlp@champion",
-               "--env-manager", "local", "--host", "127.0.0.1", "--port", str(port)]
+    command = [
+        str(BIN / "mlflow"),
+        "models",
+        "serve",
+        "-m",
+        "models:/mnist_mlp@champion",
+        "--env-manager",
+        "local",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
     base = f"http://127.0.0.1:{port}"
     env = {"MLFLOW_TRACKING_URI": f"sqlite:///{project / 'mlflow.db'}"}
     with running_server(command, project, f"{base}/health", env=env, timeout=180):
@@ -91,7 +102,10 @@ def test_served_champion_answers_like_evaluate_and_refuses_bad_requests(project)
             "wrong shape": ({"inputs": [images[0][:27].tolist()]}, "shape"),
             "above 255": ({"inputs": [(images[0].astype(int) + 256).tolist()]}, "0..255"),
             "negative": ({"inputs": [(images[0].astype(int) - 1).tolist()]}, "0..255"),
-            "fraction": ({"inputs": [(np.minimum(images[0], 200) + 0.5).tolist()]}, "whole numbers"),
+            "fraction": (
+                {"inputs": [(np.minimum(images[0], 200) + 0.5).tolist()]},
+                "whole numbers",
+            ),
             "strings": ({"inputs": [[["a"] * 28] * 28]}, "could not convert string"),
             "no images": ({"inputs": []}, ""),
             "no inputs key": ({"images": [images[0].tolist()]}, "inputs"),
@@ -113,10 +127,16 @@ def _render(image: np.ndarray, rng: np.random.Generator, index: int) -> Image.Im
     digit = Image.fromarray(image).resize(
         (size, int(size * rng.uniform(0.8, 1.25))), Image.Resampling.BICUBIC
     )
-    page = Image.new("L", (digit.width + int(rng.integers(0, 150)),
-                           digit.height + int(rng.integers(0, 150))), 0)
-    page.paste(digit, (int(rng.integers(0, page.width - digit.width + 1)),
-                       int(rng.integers(0, page.height - digit.height + 1))))
+    page = Image.new(
+        "L", (digit.width + int(rng.integers(0, 150)), digit.height + int(rng.integers(0, 150))), 0
+    )
+    page.paste(
+        digit,
+        (
+            int(rng.integers(0, page.width - digit.width + 1)),
+            int(rng.integers(0, page.height - digit.height + 1)),
+        ),
+    )
     if index % 2:
         page = Image.eval(page, lambda value: 255 - value)  # dark on light
     return page.convert("RGB") if index % 3 == 0 else page
@@ -142,7 +162,11 @@ def test_predict_reads_a_folder_of_real_digits_and_reports_bad_files(project):
     )
     report = pd.read_csv(project / "data" / "07_model_output" / "predictions.csv")
     assert list(report.columns) == [
-        "file", "digit", "probability", *(f"p{d}" for d in range(10)), "error"
+        "file",
+        "digit",
+        "probability",
+        *(f"p{d}" for d in range(10)),
+        "error",
     ]
     failed = report.set_index("file").loc[["zz_blank.png", "zz_broken.png"]]
     assert failed["digit"].isna().all()
@@ -181,21 +205,54 @@ def test_mlflow_ui_opens_on_the_training_runs(project, tmp_path):
     client, runs = mlflow_store(project)
     experiment = client.get_experiment_by_name("mnist_pipeline").experiment_id
     port = free_port()
-    command = [str(BIN / "mlflow"), "ui", "--backend-store-uri", "sqlite:///mlflow.db",
-               "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
+    command = [
+        str(BIN / "mlflow"),
+        "ui",
+        "--backend-store-uri",
+        "sqlite:///mlflow.db",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+    ]
     # The address the README gives for the experiment's runs.
     url = f"http://127.0.0.1:{port}/#/experiments/{experiment}?workflowType=machine_learning"
-    browser = [BROWSER, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-               "--no-first-run", "--disable-background-networking", "--disable-component-update",
-               "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}",
-               "--window-size=1400,900", "--virtual-time-budget=20000"]
+    browser = [
+        BROWSER,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        "--window-size=1400,900",
+        "--virtual-time-budget=20000",
+    ]
     screenshot = tmp_path / "mlflow-ui.png"
-    with running_server(command, project, f"http://127.0.0.1:{port}/health",
-                        env={"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}):
-        subprocess.run([*browser, f"--screenshot={screenshot}", url], check=True,  # noqa: S603
-                       capture_output=True, timeout=120)
-        page = subprocess.run([*browser, "--dump-dom", url], check=True,  # noqa: S603
-                              capture_output=True, text=True, timeout=120).stdout
+    with running_server(
+        command,
+        project,
+        f"http://127.0.0.1:{port}/health",
+        env={"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"},
+    ):
+        subprocess.run(
+            [*browser, f"--screenshot={screenshot}", url],
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+        page = subprocess.run(
+            [*browser, "--dump-dom", url],
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        ).stdout
     assert screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert Image.open(screenshot).size == (1400, 900)
     # The runs table, with the project's runs, not the GenAI overview of traces.

@@ -31,9 +31,14 @@ SESSION_RUN = textwrap.dedent(
 
 
 def _session_run(project) -> subprocess.CompletedProcess:
-    return subprocess.run(  # noqa: S603
-        [sys.executable, "-c", SESSION_RUN], cwd=project, capture_output=True, text=True,
-        timeout=600, check=False, env={"KEDRO_DISABLE_TELEMETRY": "1", "PATH": "/usr/bin:/bin", "COLUMNS": "200"},
+    return subprocess.run(
+        [sys.executable, "-c", SESSION_RUN],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+        env={"KEDRO_DISABLE_TELEMETRY": "1", "PATH": "/usr/bin:/bin", "COLUMNS": "200"},
     )
 
 
@@ -62,6 +67,7 @@ def test_session_run_holds_the_run_lock_and_marks_dead_runs_killed(tmp_path):
     assert f"MLflow run {dead.info.run_id}" in finished.stdout + finished.stderr
     _, runs = mlflow_store(project)
     assert {run.info.run_id: run.info.status for run in runs} == {
-        runs[0].info.run_id: "FINISHED", dead.info.run_id: "KILLED"
+        runs[0].info.run_id: "FINISHED",
+        dead.info.run_id: "KILLED",
     }
     acquire_run_lock(project).release()  # released when the run ended

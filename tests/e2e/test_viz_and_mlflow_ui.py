@@ -23,13 +23,22 @@ def test_kedro_viz_lists_every_pipeline_with_layers_and_previews(tmp_path):
     confusion.to_csv(project / "data" / "08_reporting" / "confusion_matrix.csv")
     from mnist_pipeline.pipelines.evaluate.nodes import plot_confusion_matrix
 
-    plot_confusion_matrix(confusion).savefig(project / "data" / "08_reporting" / "confusion_matrix.png")
+    plot_confusion_matrix(confusion).savefig(
+        project / "data" / "08_reporting" / "confusion_matrix.png"
+    )
     port = free_port()
-    command = [str(BIN / "kedro"), "viz", "run", "--no-browser", "--host", "127.0.0.1",
-               "--port", str(port)]
+    command = [
+        str(BIN / "kedro"),
+        "viz",
+        "run",
+        "--no-browser",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
     base = f"http://127.0.0.1:{port}"
-    with running_server(command, project, f"{base}/api/main",
-                        env={"KEDRO_DISABLE_TELEMETRY": "1"}):
+    with running_server(command, project, f"{base}/api/main", env={"KEDRO_DISABLE_TELEMETRY": "1"}):
         assert listening_addresses(port) == {"127.0.0.1"}
         graph = get_json(f"{base}/api/main")
         pipelines = {p["id"] for p in graph["pipelines"]}
@@ -39,7 +48,13 @@ def test_kedro_viz_lists_every_pipeline_with_layers_and_previews(tmp_path):
             n["name"] for n in data_nodes if not n.get("layer")
         ]
         assert [layer for layer in graph["layers"]] == [
-            "raw", "intermediate", "feature", "model_input", "models", "model_output", "reporting"
+            "raw",
+            "intermediate",
+            "feature",
+            "model_input",
+            "models",
+            "model_output",
+            "reporting",
         ]
         tasks = {n["name"]: n for n in graph["nodes"] if n["type"] == "task"}
         assert "train_averaged_mlp" in tasks and tasks["train_averaged_mlp"]["tags"] == ["train"]
@@ -70,15 +85,30 @@ def test_mlflow_ui_serves_the_runs_metric_history_and_artifacts(tmp_path):
 
     port = free_port()
     # The README's command, on this store and a free port.
-    command = [str(BIN / "mlflow"), "ui", "--backend-store-uri", uri, "--host", "127.0.0.1",
-               "--port", str(port), "--workers", "1"]
+    command = [
+        str(BIN / "mlflow"),
+        "ui",
+        "--backend-store-uri",
+        uri,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+    ]
     base = f"http://127.0.0.1:{port}"
-    with running_server(command, tmp_path, f"{base}/health",
-                        env={"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}):
+    with running_server(
+        command, tmp_path, f"{base}/health", env={"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+    ):
         assert listening_addresses(port) == {"127.0.0.1"}
         query = urllib.parse.urlencode({"run_id": run.info.run_id, "metric_key": "val_accuracy"})
         history = get_json(f"{base}/api/2.0/mlflow/metrics/get-history?{query}")["metrics"]
-        assert sorted((m["step"], m["value"]) for m in history) == [(0, 0.1), (100, 0.9), (200, 0.95)]
+        assert sorted((m["step"], m["value"]) for m in history) == [
+            (0, 0.1),
+            (100, 0.9),
+            (200, 0.95),
+        ]
         query = urllib.parse.urlencode({"run_id": run.info.run_id, "path": "reports"})
         files = get_json(f"{base}/api/2.0/mlflow/artifacts/list?{query}")["files"]
         assert [f["path"] for f in files] == ["reports/training_history.csv"]

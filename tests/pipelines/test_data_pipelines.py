@@ -22,7 +22,8 @@ def test_registry_names_every_stage_and_the_default_runs_them_all():
     # Only the pipelines that train log (and register) the model: kedro-mlflow does so
     # for a PipelineML alone, so these must be PipelineML objects themselves.
     assert {name for name, p in pipelines.items() if isinstance(p, PipelineML)} == {
-        "train", "__default__"
+        "train",
+        "__default__",
     }
     for name in ("train", "__default__"):
         assert pipelines[name].input_name == "digit_images"
@@ -41,15 +42,17 @@ def test_ingest_then_preprocess_in_memory(small_mnist):
     SequentialRunner().run(data_pipeline, catalog)
 
     x_train, y_train = catalog.load("x_train"), catalog.load("y_train")
-    x_val, y_val = catalog.load("x_val"), catalog.load("y_val")
+    x_val = catalog.load("x_val")
     x_test, y_test = catalog.load("x_test"), catalog.load("y_test")
     assert x_train.shape == (250, 784) and x_train.dtype == np.float32
     assert x_val.shape == (50, 784)
     assert x_test.shape == (100, 784)
     assert y_train.shape == (250, 10) and y_train.dtype == np.float32
-    assert 0.0 <= x_train.min() and x_train.max() <= 1.0
+    assert x_train.min() >= 0.0 and x_train.max() <= 1.0
     images = small_mnist["raw_train_images"]
-    np.testing.assert_array_equal(x_val, images[:50].reshape(50, -1).astype(np.float32) * (1.0 / 255.0))
+    np.testing.assert_array_equal(
+        x_val, images[:50].reshape(50, -1).astype(np.float32) * (1.0 / 255.0)
+    )
     np.testing.assert_array_equal(y_train.argmax(1), small_mnist["raw_train_labels"][50:])
     np.testing.assert_array_equal(y_test.argmax(1), small_mnist["raw_test_labels"])
 

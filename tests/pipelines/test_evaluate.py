@@ -20,9 +20,7 @@ from mnist_pipeline.pipelines.evaluate.nodes import (
 from ..conftest import in_memory_catalog
 
 # Three classes, five examples: true 0,0,1,2,2; predicted 0,1,1,2,0.
-LOGITS = np.array(
-    [[3, 0, 0], [0, 2, 0], [0, 5, 0], [0, 0, 1], [4, 0, 0]], dtype=np.float32
-)
+LOGITS = np.array([[3, 0, 0], [0, 2, 0], [0, 5, 0], [0, 0, 1], [4, 0, 0]], dtype=np.float32)
 Y = np.eye(3, dtype=np.float32)[[0, 0, 1, 2, 2]]
 
 
@@ -57,8 +55,12 @@ def test_plots_show_what_they_claim():
     figure = plot_confusion_matrix(confusion_matrix(LOGITS, Y))
     assert "accuracy 60.00%" in figure.axes[0].get_title()
     history = pd.DataFrame(
-        {"step": [0, 10, 20], "val_accuracy": [0.1, 0.9, 0.95],
-         "train_loss": [np.nan, 0.5, 0.3], "learning_rate": [0.8, 0.79, 0.78]}
+        {
+            "step": [0, 10, 20],
+            "val_accuracy": [0.1, 0.9, 0.95],
+            "train_loss": [np.nan, 0.5, 0.3],
+            "learning_rate": [0.8, 0.79, 0.78],
+        }
     )
     curve = plot_learning_curve(history)
     assert "0.9500 at step 20" in curve.axes[0].get_title()
@@ -80,8 +82,12 @@ class _StubModel:
 def test_evaluate_pipeline_in_memory():
     evaluate = register_pipelines()["evaluate"]
     history = pd.DataFrame(
-        {"step": [0, 5], "val_accuracy": [0.2, 0.6], "train_loss": [np.nan, 1.0],
-         "learning_rate": [0.8, 0.8]}
+        {
+            "step": [0, 5],
+            "val_accuracy": [0.2, 0.6],
+            "train_loss": [np.nan, 1.0],
+            "learning_rate": [0.8, 0.8],
+        }
     )
     inputs = {
         "mnist_model": _StubModel(),

@@ -110,5 +110,7 @@ def test_the_served_models_runner_mutes_kedros_per_node_lines(caplog):
     level = kedro_logger.level
     with caplog.at_level(logging.INFO):
         runner.run(tiny, in_memory_catalog({"a": 1}, ["b"]))
-    assert not [r for r in caplog.records if r.name.startswith("kedro") and r.levelno < logging.WARNING]
+    assert not [
+        r for r in caplog.records if r.name.startswith("kedro") and r.levelno < logging.WARNING
+    ]
     assert kedro_logger.level == level  # restored after the run

@@ -19,7 +19,7 @@ def _arrays(small_mnist):
 
 def test_consistent_arrays_pass_unchanged(small_mnist):
     arrays = _arrays(small_mnist)
-    for out, original in zip(validate_raw_data(*arrays, num_classes=10), arrays):
+    for out, original in zip(validate_raw_data(*arrays, num_classes=10), arrays, strict=True):
         assert out is original
 
 
@@ -33,7 +33,9 @@ def test_label_outside_range_is_named(small_mnist):
     train_images, train_labels, test_images, test_labels = _arrays(small_mnist)
     bad = test_labels.copy()
     bad[7] = 10
-    with pytest.raises(RawDataError, match=r"test labels must lie in 0..9.*found 1 outside, e.g. 10"):
+    with pytest.raises(
+        RawDataError, match=r"test labels must lie in 0..9.*found 1 outside, e.g. 10"
+    ):
         validate_raw_data(train_images, train_labels, test_images, bad, 10)
 
 

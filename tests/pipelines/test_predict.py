@@ -26,14 +26,20 @@ from ..conftest import in_memory_catalog
 PARAMETERS = {"box_size": 20, "ink_threshold": 0.2, "min_contrast": 40}
 
 
-def _seven(size: int, ink: int = 255, paper: int = 0, canvas=(None, None), at=(0, 0)) -> Image.Image:
+def _seven(
+    size: int, ink: int = 255, paper: int = 0, canvas=(None, None), at=(0, 0)
+) -> Image.Image:
     """A thick, anti-aliased '7' drawn in a ``size`` square, placed on a larger canvas."""
     scale = 4
     big = Image.new("L", (size * scale, size * scale), paper)
     draw = ImageDraw.Draw(big)
     s = size * scale
-    draw.line([(0.2 * s, 0.15 * s), (0.8 * s, 0.15 * s), (0.4 * s, 0.9 * s)], fill=ink,
-              width=max(1, int(0.12 * s)), joint="curve")
+    draw.line(
+        [(0.2 * s, 0.15 * s), (0.8 * s, 0.15 * s), (0.4 * s, 0.9 * s)],
+        fill=ink,
+        width=max(1, int(0.12 * s)),
+        joint="curve",
+    )
     digit = big.resize((size, size), Image.Resampling.LANCZOS)
     width, height = canvas
     page = Image.new("L", (width or size, height or size), paper)
@@ -76,8 +82,10 @@ def test_the_result_is_mnist_like_white_on_black_20_px_centred_by_mass():
     [
         pytest.param(lambda: _seven(28, ink=0, paper=255), id="dark-on-light"),
         pytest.param(lambda: _seven(90, canvas=(300, 200), at=(190, 10)), id="large-off-centre"),
-        pytest.param(lambda: _seven(120, ink=20, paper=230, canvas=(400, 400), at=(10, 260)),
-                     id="large-dark-on-light-in-a-corner"),
+        pytest.param(
+            lambda: _seven(120, ink=20, paper=230, canvas=(400, 400), at=(10, 260)),
+            id="large-dark-on-light-in-a-corner",
+        ),
         pytest.param(lambda: _seven(60, ink=40, paper=200).convert("RGB"), id="rgb-grey-paper"),
         pytest.param(lambda: _seven(56).convert("I;16"), id="16-bit"),
     ],
@@ -155,8 +163,11 @@ class _ChampionStub:
 def test_predict_pipeline_on_an_in_memory_catalog(tmp_path):
     pipeline = predict.create_pipeline()
     catalog = in_memory_catalog(
-        {"new_digit_images": _partitions(tmp_path), "champion_model": _ChampionStub(),
-         "params:predict": PARAMETERS},
+        {
+            "new_digit_images": _partitions(tmp_path),
+            "champion_model": _ChampionStub(),
+            "params:predict": PARAMETERS,
+        },
         pipeline.all_outputs(),
     )
     SequentialRunner().run(pipeline, catalog)

@@ -27,8 +27,9 @@ def _model_with_distinct_averages(seed: int) -> AveragedMLP:
 
 def test_resuming_restores_weights_averages_and_step_exactly(tmp_path):
     trained = _model_with_distinct_averages(seed=1)
-    ResumeCheckpoints(tmp_path / "ckpts").save(trained, 40, [(0, 0.5, float("nan"), 0.8)],
-                                                 FINGERPRINT)
+    ResumeCheckpoints(tmp_path / "ckpts").save(
+        trained, 40, [(0, 0.5, float("nan"), 0.8)], FINGERPRINT
+    )
     fresh = _model_with_distinct_averages(seed=2)
     resumed = ResumeCheckpoints(tmp_path / "ckpts").restore(fresh, FINGERPRINT, 100)
     assert resumed is not None and resumed.step == 40
@@ -54,18 +55,26 @@ def test_only_the_last_three_checkpoints_are_kept(tmp_path):
     _saved(tmp_path, steps=(10, 20, 30, 40, 50))
     folder = tmp_path / "ckpts"
     assert sorted(p.name for p in folder.glob("ckpt-*.index")) == [
-        "ckpt-30.index", "ckpt-40.index", "ckpt-50.index"
+        "ckpt-30.index",
+        "ckpt-40.index",
+        "ckpt-50.index",
     ]
     assert sorted(p.name for p in folder.glob("ckpt-*.json")) == [
-        "ckpt-30.json", "ckpt-40.json", "ckpt-50.json"
+        "ckpt-30.json",
+        "ckpt-40.json",
+        "ckpt-50.json",
     ]
 
 
 @pytest.mark.parametrize(
     ("damage", "fingerprint", "total_steps", "reason"),
     [
-        (None, {"settings": {"seed": 3}, "data_sha256": "other"}, 100,
-         "the training or validation data changed"),
+        (
+            None,
+            {"settings": {"seed": 3}, "data_sha256": "other"},
+            100,
+            "the training or validation data changed",
+        ),
         (None, {"settings": {"seed": 4}, "data_sha256": "abc"}, 100, "train.seed: 3 -> 4"),
         (None, FINGERPRINT, 30, "it is at step 40, beyond train.steps=30"),
         ("sidecar", FINGERPRINT, 100, "no complete checkpoint in it"),

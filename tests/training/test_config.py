@@ -6,12 +6,18 @@ import pytest
 
 from mnist_pipeline.training.config import ParameterError, TrainingConfig
 
-
 #: The tutorial's own settings (its constants, its EMA, its input_data split).
 SEED_VALUES = {
-    "steps": 20_000, "batch_size": 100, "hidden_units": 500, "init_stddev": 0.1,
-    "init_bias": 0.1, "learning_rate_base": 0.8, "learning_rate_decay": 0.99,
-    "decay_steps": None, "staircase": False, "regularization_rate": 1e-4,
+    "steps": 20_000,
+    "batch_size": 100,
+    "hidden_units": 500,
+    "init_stddev": 0.1,
+    "init_bias": 0.1,
+    "learning_rate_base": 0.8,
+    "learning_rate_decay": 0.99,
+    "decay_steps": None,
+    "staircase": False,
+    "regularization_rate": 1e-4,
     "moving_average_decay": 0.99,
 }
 

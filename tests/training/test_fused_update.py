@@ -17,7 +17,7 @@ REG = 1e-4
 
 def _plain(weights, averages, gradients, lr, decay, keep):
     """The seed's updates, literally: SGD with L2 decay, then the moving average."""
-    for g, rate, d, r in zip(gradients, lr, decay, keep):
+    for g, rate, d, r in zip(gradients, lr, decay, keep, strict=True):
         weights = r * weights - rate * g
         averages = d * averages + (1 - d) * weights
     return weights, averages
@@ -27,7 +27,7 @@ def _fused(weights, averages, gradients, coefficients, decay_weights: bool):
     """What the loop's ResourceApplyMomentum(var=Q, accum=P, grad=c*h) calls do with the
     (float32) coefficients, in float64 so that only the coefficients' rounding shows."""
     p, q = weights.copy(), averages.copy()
-    for g, row in zip(gradients, coefficients.per_step.astype(np.float64)):
+    for g, row in zip(gradients, coefficients.per_step.astype(np.float64), strict=True):
         _, _, momentum, gradient_scale, bias_gradient_ratio, weight_rate, bias_rate = row
         if decay_weights:
             p = momentum * p - gradient_scale * g
@@ -50,7 +50,9 @@ def test_fused_buffers_follow_sgd_with_l2_and_the_moving_average(first_step, dec
     gradients = rng.normal(scale=0.1, size=(len(steps), 6, 5))
     keep = 1 - lr.astype(np.float64) * (REG if decay_weights else 0.0)
 
-    expected = _plain(weights, averages, gradients, lr.astype(np.float64), decay.astype(np.float64), keep)
+    expected = _plain(
+        weights, averages, gradients, lr.astype(np.float64), decay.astype(np.float64), keep
+    )
     coefficients = fused_coefficients(lr, decay, REG)
     got = _fused(weights, averages, gradients, coefficients, decay_weights)
 
@@ -65,13 +67,21 @@ def test_weights_without_gradient_follow_decay_and_average_in_closed_form():
     lr, decay = learning_rates(steps, 0.8, 0.99, 55_000), ema_decays(steps, 0.99)
     weights, averages = np.random.default_rng(3).normal(size=(2, 4, 3))
     keep = 1 - lr.astype(np.float64) * REG
-    expected = _plain(weights, averages, np.zeros((len(steps), 4, 3)), lr.astype(np.float64),
-                      decay.astype(np.float64), keep)
+    expected = _plain(
+        weights,
+        averages,
+        np.zeros((len(steps), 4, 3)),
+        lr.astype(np.float64),
+        decay.astype(np.float64),
+        keep,
+    )
     c = fused_coefficients(lr, decay, REG)
     np.testing.assert_allclose(c.idle_weight_factor * weights, expected[0], rtol=1e-12)
     np.testing.assert_allclose(
         c.final_average_scale * averages + c.idle_average_from_weight * weights,
-        expected[1], rtol=1e-9, atol=1e-12,
+        expected[1],
+        rtol=1e-9,
+        atol=1e-12,
     )
 
 

@@ -19,6 +19,7 @@ from mnist_pipeline.training.mlp import AveragedMLP, averaged_keras_model  # noq
 
 from .seed_math import LABELS, REG, STATE, X, numpy_step, penalty  # noqa: E402
 
+
 def _model(regularization_rate=REG):
     config = TrainingConfig(hidden_units=4, regularization_rate=regularization_rate)
     model = AveragedMLP(num_inputs=3, num_classes=2, config=config)
@@ -30,7 +31,8 @@ def _train(model, rates, decays, x=X, shards=1) -> float:
     """Train ``model`` on the whole of ``x`` as one batch, once per rate."""
     trainer = FusedTrainer(model, TrainingInputs.from_arrays(x, LABELS), shards)
     return trainer.train_steps(
-        np.array([[0, 1, 2]] * len(rates)), np.array(rates, np.float32),
+        np.array([[0, 1, 2]] * len(rates)),
+        np.array(rates, np.float32),
         np.array(decays, np.float32),
     )
 
@@ -62,7 +64,7 @@ def test_several_steps_match_numpy_step_after_step(decays, zero_feature, shards)
     rates = [0.8, 0.5, 0.3, 0.1]
     loss = _train(model, rates, decays, x, shards)
     state, cross_entropies = dict(STATE), []
-    for rate, decay in zip(rates, decays):
+    for rate, decay in zip(rates, decays, strict=True):
         cross_entropy, new = numpy_step(state, rate, decay, x)
         cross_entropies.append(cross_entropy)
         state.update(new)

@@ -32,7 +32,7 @@ def test_steps_match_numpy_step_after_step():
         np.array([[0, 1, 2]] * 3), np.array(rates, np.float32), np.array(decays, np.float32)
     )
     state, cross_entropies = dict(STATE), []
-    for rate, decay in zip(rates, decays):
+    for rate, decay in zip(rates, decays, strict=True):
         cross_entropy, new = numpy_step(state, rate, decay)
         cross_entropies.append(cross_entropy)
         state.update(new)
@@ -86,16 +86,24 @@ def test_the_training_loop_gives_the_same_history_with_either_step():
     results = {
         implementation: train(
             *splits,
-            TrainingConfig(steps=60, batch_size=20, hidden_units=32, eval_every=20, seed=1,
-                           implementation=implementation),
+            TrainingConfig(
+                steps=60,
+                batch_size=20,
+                hidden_units=32,
+                eval_every=20,
+                seed=1,
+                implementation=implementation,
+            ),
         )
         for implementation in ("reference", "fused")
     }
     reference, fused = results["reference"], results["fused"]
     assert list(fused.history["step"]) == list(reference.history["step"]) == [0, 20, 40, 60]
     np.testing.assert_allclose(
-        fused.history.drop(columns="step"), reference.history.drop(columns="step"),
-        rtol=1e-5, atol=1e-6,
+        fused.history.drop(columns="step"),
+        reference.history.drop(columns="step"),
+        rtol=1e-5,
+        atol=1e-6,
     )
     assert fused.test_accuracy == pytest.approx(reference.test_accuracy, abs=1e-6)
     assert reference.history["val_accuracy"].iloc[-1] > 0.5  # it learned

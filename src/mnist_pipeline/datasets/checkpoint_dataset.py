@@ -45,7 +45,9 @@ class TensorFlowCheckpointDataset(AbstractDataset[dict, dict]):
         """Write every array as a variable of one checkpoint, atomically."""
         import tensorflow as tf  # noqa: PLC0415 (TensorFlow only when a checkpoint is used)
 
-        variables = {name: tf.Variable(np.asarray(value), name=name) for name, value in data.items()}
+        variables = {
+            name: tf.Variable(np.asarray(value), name=name) for name, value in data.items()
+        }
         with atomic_directory(self._filepath) as tmp:
             manager = tf.train.CheckpointManager(
                 tf.train.Checkpoint(**variables), str(tmp), max_to_keep=1, checkpoint_name=_PREFIX
@@ -74,7 +76,7 @@ class TensorFlowCheckpointDataset(AbstractDataset[dict, dict]):
                 for key in reader.get_variable_to_shape_map()
                 if key.endswith(_SUFFIX) and key[: -len(_SUFFIX)] not in _BOOKKEEPING
             }
-        except Exception as exc:  # noqa: BLE001 (TF raises OpError, IndexError, ... on damage)
+        except Exception as exc:
             raise DataFileError(
                 f"The checkpoint in {self._filepath} is damaged ({type(exc).__name__}); "
                 "delete the folder and retrain with `kedro run`."

@@ -51,7 +51,7 @@ class IDXDataset(AbstractDataset[np.ndarray, np.ndarray]):
     other paths, other checksums (or none), other mirrors.
     """
 
-    def __init__(  # noqa: PLR0913
+    def __init__(
         self,
         filepath: str,
         sha256: str | None = None,

@@ -62,7 +62,7 @@ class KerasModelDataset(AbstractDataset[Any, Any]):
 
         try:
             model = tf.keras.models.load_model(str(self._filepath), **self._load_args)
-        except Exception as exc:  # noqa: BLE001 (Keras raises many types for a bad file)
+        except Exception as exc:
             raise DataFileError(
                 f"The model file {self._filepath} cannot be loaded ({type(exc).__name__}: "
                 f"{str(exc).splitlines()[0][:200] if str(exc) else ''}). Retrain it with "

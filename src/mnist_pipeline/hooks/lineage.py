@@ -52,15 +52,18 @@ class ModelLineageHook:
                 "run `kedro run` first to train one."
             )
         if not catalog.exists(REGISTRATION_DATASET):
-            logger.warning("The model in data/06_models/ was never registered in MLflow: "
-                           "its training run is not known.")
+            logger.warning(
+                "The model in data/06_models/ was never registered in MLflow: "
+                "its training run is not known."
+            )
             return
         registration = catalog.load(REGISTRATION_DATASET)
-        self._pending_tags = _lineage_tags(
-            registration["training_run_id"], registration["version"]
+        self._pending_tags = _lineage_tags(registration["training_run_id"], registration["version"])
+        logger.info(
+            "Using the model of training run %s (%s)",
+            registration["training_run_id"],
+            registration["model_uri"],
         )
-        logger.info("Using the model of training run %s (%s)",
-                    registration["training_run_id"], registration["model_uri"])
 
     @hook_impl
     def before_node_run(self) -> None:
@@ -88,8 +91,13 @@ def _champion_lineage() -> dict[str, str]:
             f"There is no {REGISTERED_MODEL_NAME}@{CHAMPION_ALIAS} model in the MLflow "
             f"registry ({mlflow.get_tracking_uri()}) yet: run `kedro run` first to train one."
         ) from None
-    logger.info("Using %s@%s: version %s, trained in run %s", REGISTERED_MODEL_NAME,
-                CHAMPION_ALIAS, version.version, version.run_id)
+    logger.info(
+        "Using %s@%s: version %s, trained in run %s",
+        REGISTERED_MODEL_NAME,
+        CHAMPION_ALIAS,
+        version.version,
+        version.run_id,
+    )
     return _lineage_tags(version.run_id, version.version)
 
 

@@ -44,6 +44,9 @@ class ModelRegistryHook:
         outcome = promote_if_better(mlflow.MlflowClient(), self._training_run_id)
         catalog.save(REGISTRATION_DATASET, outcome)
         logger.info(
-            "Registered %s version %d (%s): %s", outcome["registered_model"], outcome["version"],
-            outcome["model_uri"], outcome["promotion"],
+            "Registered %s version %d (%s): %s",
+            outcome["registered_model"],
+            outcome["version"],
+            outcome["model_uri"],
+            outcome["promotion"],
         )

@@ -74,5 +74,6 @@ def mark_dead_runs_killed(project_path: str) -> None:
         client.set_terminated(run.info.run_id, status="KILLED")
         logger.warning(
             "MLflow run %s ('%s') was left RUNNING by an interrupted process: marked KILLED.",
-            run.info.run_id, run.info.run_name,
+            run.info.run_id,
+            run.info.run_name,
         )

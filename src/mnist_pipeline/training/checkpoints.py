@@ -106,8 +106,11 @@ class ResumeCheckpoints:
         self.directory.rename(target)
         self._manager = None
         logger.warning(
-            "Not resuming from the checkpoints in %s: %s. Moved them to %s; training starts afresh.",
-            self.directory, reason, target,
+            "Not resuming from the checkpoints in %s: %s. Moved them to %s; "
+            "training starts afresh.",
+            self.directory,
+            reason,
+            target,
         )
         return target
 
@@ -118,9 +121,16 @@ class ResumeCheckpoints:
             return None
         import tensorflow as tf  # noqa: PLC0415
 
-        prefixes = [p for p in tf.train.CheckpointManager(
-            tf.train.Checkpoint(), str(self.directory), self.max_to_keep, checkpoint_name=_PREFIX
-        ).checkpoints if self._sidecar(p).is_file()]
+        prefixes = [
+            p
+            for p in tf.train.CheckpointManager(
+                tf.train.Checkpoint(),
+                str(self.directory),
+                self.max_to_keep,
+                checkpoint_name=_PREFIX,
+            ).checkpoints
+            if self._sidecar(p).is_file()
+        ]
         if not prefixes:
             self.set_aside("no complete checkpoint in it")
             return None
@@ -141,9 +151,13 @@ class ResumeCheckpoints:
         logger.info(
             "Resuming training from step %d (checkpoint %s, MLflow run %s); "
             "pass --params=train.resume=false to start afresh.",
-            meta["step"], prefix, meta.get("run_id"),
+            meta["step"],
+            prefix,
+            meta.get("run_id"),
         )
-        return Resumed(meta["step"], [tuple(row) for row in meta["history"]], meta.get("run_id"), prefix)
+        return Resumed(
+            meta["step"], [tuple(row) for row in meta["history"]], meta.get("run_id"), prefix
+        )
 
     def save(self, model, step: int, history: list[tuple], fingerprint: dict) -> str:
         """Checkpoint ``model`` at ``step`` with its history; return the checkpoint prefix.

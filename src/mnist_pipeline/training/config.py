@@ -35,8 +35,9 @@ class TrainingConfig(Parameters):
     batch_size: int = allowed(whole(1), default=100)
     hidden_units: int = allowed(whole(1), default=500)
     init_stddev: float = allowed(_POSITIVE, default=0.1)
-    init_bias: float = allowed(number(-math.inf, math.inf, open_low=True, open_high=True),
-                               default=0.1)
+    init_bias: float = allowed(
+        number(-math.inf, math.inf, open_low=True, open_high=True), default=0.1
+    )
     learning_rate_base: float = allowed(_POSITIVE, default=0.8)
     learning_rate_decay: float = allowed(_FRACTION, default=0.99)
     decay_steps: int | None = allowed(whole(1, optional=True), default=None)
@@ -63,6 +64,7 @@ class TrainingConfig(Parameters):
         """Checks that need the size of the training set."""
         if self.batch_size > num_train_examples:
             self.fail(
-                "batch_size", self.batch_size,
+                "batch_size",
+                self.batch_size,
                 f"at most the number of training examples ({num_train_examples})",
             )

@@ -17,14 +17,16 @@ Four things make a step cheap without changing its math:
   own slices of the first layer's weights and biases and of the second layer's weights.
   Every shard's products, activations and updates depend only on the shared batch and
   d(loss)/d(logits), so TensorFlow runs the shards side by side on its inter-op threads,
-  each op on one core (:func:`.threads.configure_for_shards`). On the 2-core reference
-  machine two single-threaded shards took about 0.92 ms a step against 1.2 ms for one
-  chain of two-threaded ops: the chain's many small ops leave a core idle, and every
-  split of an op costs a hand-off. The number of shards changes only the order of
-  float additions (the logits sum the shards' parts), not the math.
+  each op on one core (:func:`.threads.configure_for_shards`): a single chain of
+  multi-threaded ops leaves cores idle during its many small ops, and every split of an
+  op costs a hand-off (the README's "Performance" section has the figures). The number
+  of shards changes only the order of float additions (the logits sum the shards'
+  parts), not the math.
 
-``tests/training/test_mlp.py`` checks the steps against a NumPy computation of the seed's
-formulas, including a feature that is always zero and shards of unequal size.
+The plain form of the same step is :mod:`.reference_step`: read it first.
+``tests/training/test_mlp.py`` checks these steps against a NumPy computation of the
+seed's formulas, including a feature that is always zero and shards of unequal size, and
+``tests/training/test_reference_step.py`` checks them against the plain step.
 """
 
 from __future__ import annotations
@@ -69,7 +71,7 @@ def _aligned_empty(shape: tuple[int, ...], dtype, alignment: int = 64) -> np.nda
 
     TensorFlow adopts such a NumPy buffer through DLPack without copying it (it aborts
     on unaligned ones); ``tf.constant`` would copy the 55,000 x 715 training set into
-    fresh memory once more, which cost about 0.4 s, mostly first-touch page faults.
+    fresh memory once more, mostly paying for first-touch page faults.
     """
     size = int(np.prod(shape)) * np.dtype(dtype).itemsize
     raw = np.empty(size + alignment, dtype=np.uint8)
@@ -104,7 +106,7 @@ def shard_bounds(hidden_units: int, shards: int) -> list[slice]:
     if not 1 <= shards <= hidden_units:
         raise ValueError(f"shards must be in [1, {hidden_units}], got {shards}")
     edges = np.linspace(0, hidden_units, shards + 1).round().astype(int)
-    return [slice(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:])]
+    return [slice(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:], strict=True)]
 
 
 class FusedTrainer:
@@ -116,9 +118,7 @@ class FusedTrainer:
         self.inputs = inputs
         rows = int(inputs.used_features.shape[0])
         hidden, classes = (int(n) for n in model.variables_[2].shape)
-        self.shards = [
-            _Shard.zeros(units, rows, classes) for units in shard_bounds(hidden, shards)
-        ]
+        self.shards = [_Shard.zeros(units, rows, classes) for units in shard_bounds(hidden, shards)]
 
     def train_steps(
         self, batch_indices: np.ndarray, learning_rates: np.ndarray, ema_decays: np.ndarray
@@ -142,8 +142,11 @@ class FusedTrainer:
             rates, decays = learning_rates[stretch], ema_decays[stretch]
             fused = fused_coefficients(rates, decays, regularization)
             final_scales = [
-                fused.final_weight_scale, fused.final_bias_scale, fused.final_average_scale,
-                fused.idle_weight_factor, fused.idle_average_from_weight,
+                fused.final_weight_scale,
+                fused.final_bias_scale,
+                fused.final_average_scale,
+                fused.idle_weight_factor,
+                fused.idle_average_from_weight,
             ]
             cross_entropy, penalty = self._compiled_steps(
                 tf.constant(batch_indices[stretch]),
@@ -164,11 +167,10 @@ class FusedTrainer:
             units = shard.units
             sources = (
                 (used_weights1[:, units], biases1[units], weights2[units]),
-                (used_average_weights1[:, units], average_biases1[units],
-                 average_weights2[units]),
+                (used_average_weights1[:, units], average_biases1[units], average_weights2[units]),
             )
-            for targets, values in zip((shard.buffers, shard.averages), sources):
-                for target, value in zip(targets, values):
+            for targets, values in zip((shard.buffers, shard.averages), sources, strict=True):
+                for target, value in zip(targets, values, strict=True):
                     target.assign(value)
 
     def _joined(self, part: str, index: int) -> tf.Tensor:
@@ -201,17 +203,28 @@ class FusedTrainer:
             return tf.gather(inputs.features, rows), tf.gather(inputs.labels, rows)
 
         def step(i, cross_entropy_sum, batch_x, batch_labels):
-            (scale, bias_ratio, momentum, gradient_scale, bias_gradient_ratio,
-             weight_rate, bias_rate) = tf.unstack(per_step[i])
+            (
+                scale,
+                bias_ratio,
+                momentum,
+                gradient_scale,
+                bias_gradient_ratio,
+                weight_rate,
+                bias_rate,
+            ) = tf.unstack(per_step[i])
             # W = scale * P with scale > 0, so the hidden layer is scale * relu(z): the
             # scale is carried on the 100x10 side instead of the 100x500 activations.
             relu_z = [
-                tf.nn.relu(tf.nn.bias_add(
-                    tf.matmul(batch_x, shard.buffers[0]), bias_ratio * shard.buffers[1]
-                ))
+                tf.nn.relu(
+                    tf.nn.bias_add(
+                        tf.matmul(batch_x, shard.buffers[0]), bias_ratio * shard.buffers[1]
+                    )
+                )
                 for shard in shards
             ]
-            partial_logits = [tf.matmul(z, shard.buffers[2]) for z, shard in zip(relu_z, shards)]
+            partial_logits = [
+                tf.matmul(z, shard.buffers[2]) for z, shard in zip(relu_z, shards, strict=True)
+            ]
             # The next batch is gathered while the small ops between the large products
             # leave a core free; started earlier, it would delay this step's products.
             with tf.control_dependencies(relu_z):
@@ -227,12 +240,14 @@ class FusedTrainer:
             d_logits_scaled = scale * d_logits
             applied = [
                 tf.raw_ops.ResourceApplyMomentum(
-                    var=average_biases2.handle, accum=biases2.handle, lr=bias_rate,
+                    var=average_biases2.handle,
+                    accum=biases2.handle,
+                    lr=bias_rate,
                     grad=bias_gradient_ratio * tf.reduce_sum(d_logits, axis=0),
                     momentum=momentum,
                 )
             ]
-            for shard, z in zip(shards, relu_z):
+            for shard, z in zip(shards, relu_z, strict=True):
                 d_pre = tf.raw_ops.ReluGrad(
                     gradients=tf.matmul(d_logits_scaled, shard.buffers[2], transpose_b=True),
                     features=z,
@@ -244,12 +259,18 @@ class FusedTrainer:
                 )
                 applied.extend(
                     tf.raw_ops.ResourceApplyMomentum(
-                        var=average.handle, accum=buffer.handle, lr=rate, grad=update,
+                        var=average.handle,
+                        accum=buffer.handle,
+                        lr=rate,
+                        grad=update,
                         momentum=momentum,
                     )
                     for buffer, average, update, rate in zip(
-                        shard.buffers, shard.averages, updates,
+                        shard.buffers,
+                        shard.averages,
+                        updates,
                         (weight_rate, bias_rate, weight_rate),
+                        strict=True,
                     )
                 )
             with tf.control_dependencies(applied):
@@ -259,8 +280,9 @@ class FusedTrainer:
         _, cross_entropy_sum, _, _ = tf.while_loop(
             lambda i, *_: i < num_steps, step, (tf.constant(0), tf.constant(0.0), *batch(0))
         )
-        (weight_scale, bias_scale, average_scale,
-         idle_weight, idle_average_from_weight) = tf.unstack(final_scales)
+        (weight_scale, bias_scale, average_scale, idle_weight, idle_average_from_weight) = (
+            tf.unstack(final_scales)
+        )
         rows = used[:, tf.newaxis]
         # Used rows from P and Q; the others only decayed and were averaged.
         new_weights1 = tf.tensor_scatter_nd_update(

@@ -109,7 +109,7 @@ def fused_coefficients(
     per_step = np.empty((len(lr), len(COLUMNS)), dtype=np.float64)
     weight_scale = bias_scale = average_scale = idle_weight = 1.0
     idle_average_from_weight = 0.0
-    for t, (rate, d) in enumerate(zip(lr, decay)):
+    for t, (rate, d) in enumerate(zip(lr, decay, strict=True)):
         keep = 1.0 - rate * regularization_rate
         idle_weight *= keep
         idle_average_from_weight = d * idle_average_from_weight + (1.0 - d) * idle_weight
@@ -150,4 +150,3 @@ def stretches(ema_decays: np.ndarray, max_length: int) -> list[slice]:
     if len(decay):
         pieces.append(slice(start, len(decay)))
     return pieces
-

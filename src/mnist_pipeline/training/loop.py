@@ -12,7 +12,7 @@ import pandas as pd
 import tensorflow as tf
 
 from .batches import EpochShuffler
-from .checkpoints import Resumed, ResumeCheckpoints, training_fingerprint
+from .checkpoints import ResumeCheckpoints, Resumed, training_fingerprint
 from .config import TrainingConfig
 from .fused_steps import FusedTrainer, TrainingInputs
 from .mlp import AveragedMLP
@@ -49,7 +49,10 @@ def _class_ids(one_hot: np.ndarray) -> tf.Tensor:
 
 
 def _trainer(
-    config: TrainingConfig, model: AveragedMLP, x_train: np.ndarray, y_train: np.ndarray,
+    config: TrainingConfig,
+    model: AveragedMLP,
+    x_train: np.ndarray,
+    y_train: np.ndarray,
     shards: int,
 ) -> FusedTrainer | ReferenceTrainer:
     """The computation of the training step that ``config.implementation`` names."""
@@ -77,7 +80,7 @@ class _Progress:
         )
 
 
-def train(  # noqa: PLR0913
+def train(
     x_train: np.ndarray,
     y_train: np.ndarray,
     x_val: np.ndarray,
@@ -116,7 +119,10 @@ def train(  # noqa: PLR0913
 
     def lr_at(steps: np.ndarray) -> np.ndarray:
         return learning_rates(
-            steps, config.learning_rate_base, config.learning_rate_decay, decay_steps,
+            steps,
+            config.learning_rate_base,
+            config.learning_rate_decay,
+            decay_steps,
             config.staircase,
         )
 
@@ -134,7 +140,7 @@ def train(  # noqa: PLR0913
     def record(row: tuple) -> None:
         rows.append(row)
         if log_metrics is not None:
-            log_metrics(row[0], dict(zip(HISTORY_COLUMNS[1:], row[1:])))
+            log_metrics(row[0], dict(zip(HISTORY_COLUMNS[1:], row[1:], strict=True)))
 
     for row in restored:  # this run's history starts with the interrupted run's
         record(tuple(row))
@@ -155,7 +161,9 @@ def train(  # noqa: PLR0913
         record((step, accuracy, train_loss, float(lr_at(np.array([step]))[0])))
         logger.info(
             "After %d training step(s), validation accuracy using average model is %g %s",
-            step, accuracy, progress.line(step),
+            step,
+            accuracy,
+            progress.line(step),
         )
         if checkpoints is not None and 0 < step < config.steps:
             checkpoints.save(model, step, rows, fingerprint)

@@ -58,18 +58,23 @@ class AveragedMLP(tf.Module):
     # ----------------------------------------------------------------- state
     def state(self) -> dict[str, np.ndarray]:
         """All variables as ``{name: array}``: what a checkpoint holds."""
-        arrays = {name: var.numpy() for name, var in zip(VARIABLE_NAMES, self.variables_)}
+        arrays = {
+            name: var.numpy() for name, var in zip(VARIABLE_NAMES, self.variables_, strict=True)
+        }
         arrays.update(
-            {SHADOW_PREFIX + name: s.numpy() for name, s in zip(VARIABLE_NAMES, self.shadows)}
+            {
+                SHADOW_PREFIX + name: s.numpy()
+                for name, s in zip(VARIABLE_NAMES, self.shadows, strict=True)
+            }
         )
         arrays[STEP_NAME] = np.asarray(self.global_step.numpy(), dtype=np.int64)
         return arrays
 
     def restore(self, state: dict[str, np.ndarray]) -> None:
         """Set every variable from a :meth:`state` mapping (shapes must match)."""
-        for name, var in zip(VARIABLE_NAMES, self.variables_):
+        for name, var in zip(VARIABLE_NAMES, self.variables_, strict=True):
             var.assign(state[name])
-        for name, shadow in zip(VARIABLE_NAMES, self.shadows):
+        for name, shadow in zip(VARIABLE_NAMES, self.shadows, strict=True):
             shadow.assign(state[SHADOW_PREFIX + name])
         self.global_step.assign(int(state[STEP_NAME]))
 

@@ -48,9 +48,9 @@ def train_step(model, x, labels, learning_rate, ema_decay) -> tf.Tensor:
         cross_entropy = mean_cross_entropy(model, x, labels)
         loss = cross_entropy + l2_penalty(model)
     gradients = tape.gradient(loss, model.variables_)
-    for variable, gradient in zip(model.variables_, gradients):
+    for variable, gradient in zip(model.variables_, gradients, strict=True):
         variable.assign_sub(learning_rate * gradient)
-    for average, variable in zip(model.shadows, model.variables_):
+    for average, variable in zip(model.shadows, model.variables_, strict=True):
         average.assign_sub((1.0 - ema_decay) * (average - variable))
     model.global_step.assign_add(1)
     return cross_entropy
@@ -78,6 +78,6 @@ class ReferenceTrainer:
                 tf.constant(rate, tf.float32),
                 tf.constant(decay, tf.float32),
             )
-            for rows, rate, decay in zip(batch_indices, learning_rates, ema_decays)
+            for rows, rate, decay in zip(batch_indices, learning_rates, ema_decays, strict=True)
         ]
         return float(tf.reduce_mean(cross_entropies)) + float(l2_penalty(self.model))

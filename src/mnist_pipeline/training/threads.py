@@ -70,6 +70,8 @@ def configure_for_shards(hidden_units: int) -> int:
         logger.info(
             "Training in %d shards of hidden units, on %d inter-op threads of %d intra-op "
             "thread(s) each",
-            plan.shards, plan.inter_op_threads, plan.intra_op_threads,
+            plan.shards,
+            plan.inter_op_threads,
+            plan.intra_op_threads,
         )
     return plan.shards

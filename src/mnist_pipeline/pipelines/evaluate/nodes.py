@@ -14,7 +14,6 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-
 #: Rows per call of the model: bounds the memory of the hidden layer on large inputs.
 PREDICT_CHUNK = 10_000
 
@@ -73,8 +72,13 @@ def per_class_report(confusion: pd.DataFrame) -> pd.DataFrame:
         recall = np.where(support > 0, true_positive / support, 0.0)
         f1 = np.where(precision + recall > 0, 2 * precision * recall / (precision + recall), 0.0)
     report = pd.DataFrame(
-        {"class": confusion.index.astype(str), "precision": precision, "recall": recall,
-         "f1": f1, "support": support}
+        {
+            "class": confusion.index.astype(str),
+            "precision": precision,
+            "recall": recall,
+            "f1": f1,
+            "support": support,
+        }
     )
     weights = support / support.sum()
     averages = pd.DataFrame(
@@ -96,12 +100,21 @@ def plot_confusion_matrix(confusion: pd.DataFrame) -> Figure:
     matrix = confusion.to_numpy()
     figure = Figure(figsize=(7.5, 6.5), dpi=110)
     axes = figure.subplots()
-    image = axes.imshow(np.maximum(matrix, 0.5), cmap="Blues", norm=LogNorm(vmin=0.5, vmax=matrix.max()))
+    image = axes.imshow(
+        np.maximum(matrix, 0.5), cmap="Blues", norm=LogNorm(vmin=0.5, vmax=matrix.max())
+    )
     for (row, col), count in np.ndenumerate(matrix):
         if count:
             dark = count > matrix.max() ** 0.5
-            axes.text(col, row, str(count), ha="center", va="center", fontsize=8,
-                      color="white" if dark else "black")
+            axes.text(
+                col,
+                row,
+                str(count),
+                ha="center",
+                va="center",
+                fontsize=8,
+                color="white" if dark else "black",
+            )
     ticks = np.arange(len(confusion))
     axes.set_xticks(ticks, confusion.columns)
     axes.set_yticks(ticks, confusion.index)
@@ -118,8 +131,13 @@ def plot_learning_curve(history: pd.DataFrame) -> Figure:
     """Validation accuracy of the averaged model and the learning rate, against the step."""
     figure = Figure(figsize=(8, 4.5), dpi=110)
     accuracy_axes = figure.subplots()
-    accuracy_axes.plot(history["step"], history["val_accuracy"], marker="o", color="tab:blue",
-                       label="validation accuracy (averaged weights)")
+    accuracy_axes.plot(
+        history["step"],
+        history["val_accuracy"],
+        marker="o",
+        color="tab:blue",
+        label="validation accuracy (averaged weights)",
+    )
     accuracy_axes.set_xlabel("training step")
     accuracy_axes.set_ylabel("validation accuracy", color="tab:blue")
     trained = history[history["step"] > 0]
@@ -128,8 +146,9 @@ def plot_learning_curve(history: pd.DataFrame) -> Figure:
         accuracy_axes.set_ylim(low, 1.0)
     accuracy_axes.grid(alpha=0.3)
     rate_axes = accuracy_axes.twinx()
-    rate_axes.plot(history["step"], history["learning_rate"], color="tab:orange",
-                   label="learning rate")
+    rate_axes.plot(
+        history["step"], history["learning_rate"], color="tab:orange", label="learning rate"
+    )
     rate_axes.set_ylabel("learning rate", color="tab:orange")
     best = history.loc[history["val_accuracy"].idxmax()]
     accuracy_axes.set_title(
@@ -159,7 +178,7 @@ def plot_confident_mistakes(
     axes = figure.subplots(rows, columns, squeeze=False)
     for axis in axes.ravel():
         axis.axis("off")
-    for axis, index in zip(axes.ravel(), chosen):
+    for axis, index in zip(axes.ravel(), chosen, strict=False):  # more axes than digits
         axis.imshow(x_test[index].reshape(side, side), cmap="gray_r", vmin=0, vmax=1)
         axis.set_title(
             f"true {labels[index]}, pred {predicted[index]}\n"

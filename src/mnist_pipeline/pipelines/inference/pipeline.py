@@ -21,12 +21,16 @@ def create_pipeline(**kwargs) -> Pipeline:
     return pipeline(
         [
             node(check_digit_images, INPUT_NAME, "checked_digits", name="check_digit_images"),
-            node(flatten_and_scale, "checked_digits", "digit_features",
-                 name="scale_digit_images"),
-            node(predict_logits, ["mnist_model", "digit_features"], "digit_logits",
-                 name="predict_digit_logits"),
-            node(predictions_table, "digit_logits", "digit_predictions",
-                 name="tabulate_predictions"),
+            node(flatten_and_scale, "checked_digits", "digit_features", name="scale_digit_images"),
+            node(
+                predict_logits,
+                ["mnist_model", "digit_features"],
+                "digit_logits",
+                name="predict_digit_logits",
+            ),
+            node(
+                predictions_table, "digit_logits", "digit_predictions", name="tabulate_predictions"
+            ),
         ],
         tags=["inference"],
     )

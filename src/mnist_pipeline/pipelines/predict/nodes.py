@@ -154,6 +154,8 @@ def report_predictions(files: pd.DataFrame, predictions: pd.DataFrame) -> pd.Dat
     failed = int((~readable).sum())
     logger.info(
         "Predicted %d of %d image file(s); %d could not be read (see their error column)",
-        int(readable.sum()), len(files), failed,
+        int(readable.sum()),
+        len(files),
+        failed,
     )
     return report[REPORT_COLUMNS]

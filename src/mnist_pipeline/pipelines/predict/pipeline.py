@@ -15,10 +15,19 @@ def create_pipeline(**kwargs) -> Pipeline:
                 ["new_digits_mnist_like", "new_digit_files"],
                 name="make_images_mnist_like",
             ),
-            node(predict_digits, ["champion_model", "new_digits_mnist_like"],
-                 "new_digit_predictions", name="predict_new_digits"),
-            node(report_predictions, ["new_digit_files", "new_digit_predictions"],
-                 "predictions", name="report_predictions", tags=["reporting"]),
+            node(
+                predict_digits,
+                ["champion_model", "new_digits_mnist_like"],
+                "new_digit_predictions",
+                name="predict_new_digits",
+            ),
+            node(
+                report_predictions,
+                ["new_digit_files", "new_digit_predictions"],
+                "predictions",
+                name="report_predictions",
+                tags=["reporting"],
+            ),
         ],
         tags=["predict"],
     )

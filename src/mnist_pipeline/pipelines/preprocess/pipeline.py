@@ -1,4 +1,4 @@
-"""Validated arrays (02_intermediate) -> model input (05_model_input) and a summary (08_reporting)."""
+"""Validated arrays (02_intermediate) -> model input (05_model_input), summary (08_reporting)."""
 
 from kedro.pipeline import Pipeline, node, pipeline
 

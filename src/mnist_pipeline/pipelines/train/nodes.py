@@ -16,7 +16,7 @@ import pandas as pd
 from mnist_pipeline.training.config import TrainingConfig
 
 
-def train_averaged_mlp(  # noqa: PLR0913
+def train_averaged_mlp(
     x_train: np.ndarray,
     y_train: np.ndarray,
     x_val: np.ndarray,
@@ -42,9 +42,7 @@ def train_averaged_mlp(  # noqa: PLR0913
     from mnist_pipeline.training.loop import train  # noqa: PLC0415 (TensorFlow)
 
     config = TrainingConfig.from_params(parameters)
-    result = train(
-        x_train, y_train, x_val, y_val, x_test, y_test, config, checkpoints, log_metrics
-    )
+    result = train(x_train, y_train, x_val, y_val, x_test, y_test, config, checkpoints, log_metrics)
     tags = {}
     if result.resumed is not None:
         tags = {"resumed_from_step": str(result.resumed.step)}

@@ -17,8 +17,15 @@ def create_pipeline(**kwargs) -> Pipeline:
             node(
                 train_averaged_mlp,
                 inputs=[
-                    "x_train", "y_train", "x_val", "y_val", "x_test", "y_test",
-                    "resume_checkpoints", "live_training_metrics", "params:train",
+                    "x_train",
+                    "y_train",
+                    "x_val",
+                    "y_val",
+                    "x_test",
+                    "y_test",
+                    "resume_checkpoints",
+                    "live_training_metrics",
+                    "params:train",
                 ],
                 outputs=["final_checkpoint", "training_history", "test_accuracy", "training_tags"],
                 name="train_averaged_mlp",
