@@ -1,13 +1,15 @@
 """How fast does the project train, against the seed's own TF1-style loop?
 
 Mode ``training`` (default) runs, on the same preprocessed data and for the same number of
-steps, the reference (``seed_reference.py``) and the project's training (the very
-``mnist_pipeline.training.loop.train`` that ``kedro run`` calls, with the parameters of
-``conf/base/parameters_train.yml``), several times in alternation. Each run is a fresh
-process, so neither inherits the other's TensorFlow state; the time is the training call
-alone (graph building, evaluations and test included; TensorFlow import and data loading
-excluded). Printed per implementation: steps/s, wall seconds (median, min, max), test
-accuracy, peak resident memory; then the ratio project / reference.
+steps, the seed's loop (``seed_reference.py``, labelled ``seed-tf1``) and the project's
+training (the very ``mnist_pipeline.training.loop.train`` that ``kedro run`` calls, with
+the parameters of ``conf/base/parameters_train.yml``) with each step implementation given
+by ``--implementations`` (``fused``, the default, and/or ``reference``: the plain step),
+several times in alternation. Each run is a fresh process, so none inherits another's
+TensorFlow state; the time is the training call alone (graph building, evaluations and
+test included; TensorFlow import and data loading excluded). Printed per implementation:
+steps/s, wall seconds (median, min, max), test accuracy, peak resident memory; then each
+project implementation's ratio to ``seed-tf1``.
 
 Repeat ``k`` of both implementations trains with seed ``seeds[k]`` (default 0, 1, 2, ...:
 the initial weights and the shuffles; the reference draws them from the same seeded
@@ -22,6 +24,7 @@ Run from the project root after ``kedro run --pipeline=ingest,preprocess`` (or a
     python benchmarks/train_speed.py                 # 20,000 steps, 3 runs each
     python benchmarks/train_speed.py --steps 2000 --repeats 2
     python benchmarks/train_speed.py --seeds 0 0 0     # the same seed every time
+    python benchmarks/train_speed.py --implementations fused reference
     python benchmarks/train_speed.py --mode kedro-run --repeats 3
 """
 
@@ -45,6 +48,9 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+SEED_LOOP = "seed-tf1"
+
+
 def _child(implementation: str, steps: int, seed: int) -> None:
     """Train once in this process and print one JSON line of figures."""
     import numpy as np
@@ -57,9 +63,12 @@ def _child(implementation: str, steps: int, seed: int) -> None:
         name: np.load(PROJECT_ROOT / "data" / "05_model_input" / f"{name}.npy") for name in SPLITS
     }
     params = yaml.safe_load((PROJECT_ROOT / "conf/base/parameters_train.yml").read_text())["train"]
-    config = TrainingConfig.from_params({**params, "steps": steps, "seed": seed})
+    overrides = {"steps": steps, "seed": seed}
+    if implementation != SEED_LOOP:
+        overrides["implementation"] = implementation
+    config = TrainingConfig.from_params({**params, **overrides})
     quiet = lambda *args, **kwargs: None  # noqa: E731
-    if implementation == "reference":
+    if implementation == SEED_LOOP:
         from seed_reference import train_reference
 
         result = train_reference(**data, config=config, log=quiet)
@@ -112,15 +121,17 @@ def _summary(name: str, runs: list[dict], steps: int | None) -> str:
     return "  ".join(parts)
 
 
-def benchmark_training(steps: int, seeds: list[int]) -> None:
-    """Alternate reference and project runs, one pair per seed; print figures and ratios."""
-    runs: dict[str, list[dict]] = {"reference": [], "project": []}
+def benchmark_training(steps: int, seeds: list[int], implementations: list[str]) -> None:
+    """Alternate the seed's loop and each implementation, once per seed; print figures
+    and each implementation's ratios to the seed's loop."""
+    names = [SEED_LOOP, *implementations]
+    runs: dict[str, list[dict]] = {name: [] for name in names}
     for repeat, seed in enumerate(seeds):
-        for implementation in ("reference", "project"):
-            result = _run_child(implementation, steps, seed)
-            runs[implementation].append(result)
+        for name in names:
+            result = _run_child(name, steps, seed)
+            runs[name].append(result)
             print(
-                f"  run {repeat + 1}/{len(seeds)} seed {seed} {implementation:<9} "
+                f"  run {repeat + 1}/{len(seeds)} seed {seed} {name:<9} "
                 f"{result['seconds']:7.2f} s  test acc {result['test_accuracy']:.4f}",
                 flush=True,
             )
@@ -130,21 +141,22 @@ def benchmark_training(steps: int, seeds: list[int]) -> None:
     )
     for name, results in runs.items():
         print(_summary(name, results, steps))
-    reference = [r["seconds"] for r in runs["reference"]]
-    project = [r["seconds"] for r in runs["project"]]
-    median_ratio = statistics.median(project) / statistics.median(reference)
-    print(
-        f"ratio project/reference: median {median_ratio:.3f}"
-        f"  min {min(project) / min(reference):.3f}"
-    )
-    gain = [
-        p["test_accuracy"] - r["test_accuracy"]
-        for p, r in zip(runs["project"], runs["reference"], strict=True)
-    ]
-    print(
-        f"test accuracy project - reference, same seed: mean {statistics.mean(gain):+.4f} "
-        f"({', '.join(f'{g:+.4f}' for g in gain)})"
-    )
+    seed_loop = [r["seconds"] for r in runs[SEED_LOOP]]
+    for name in implementations:
+        project = [r["seconds"] for r in runs[name]]
+        median_ratio = statistics.median(project) / statistics.median(seed_loop)
+        print(
+            f"ratio {name}/{SEED_LOOP}: median {median_ratio:.3f}"
+            f"  min {min(project) / min(seed_loop):.3f}"
+        )
+        gain = [
+            p["test_accuracy"] - r["test_accuracy"]
+            for p, r in zip(runs[name], runs[SEED_LOOP], strict=True)
+        ]
+        print(
+            f"test accuracy {name} - {SEED_LOOP}, same seed: mean {statistics.mean(gain):+.4f} "
+            f"({', '.join(f'{g:+.4f}' for g in gain)})"
+        )
 
 
 def benchmark_kedro_run(repeats: int, kedro_args: list[str]) -> None:
@@ -188,13 +200,22 @@ def main() -> None:
         help="the seed of each repeat (default 0, 1, ..., repeats - 1); sets the repeats",
     )
     parser.add_argument("--kedro-args", nargs="*", default=[], help="extra `kedro run` arguments")
-    parser.add_argument("--child", choices=["reference", "project"], help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--implementations",
+        nargs="+",
+        choices=["fused", "reference"],
+        default=["fused"],
+        help="the project's step implementations to time (train.implementation)",
+    )
+    parser.add_argument(
+        "--child", choices=[SEED_LOOP, "fused", "reference"], help=argparse.SUPPRESS
+    )
     args = parser.parse_args()
     seeds = args.seeds if args.seeds else list(range(args.repeats))
     if args.child:
         _child(args.child, args.steps, seeds[0])
     elif args.mode == "training":
-        benchmark_training(args.steps, seeds)
+        benchmark_training(args.steps, seeds, args.implementations)
     else:
         benchmark_kedro_run(args.repeats, args.kedro_args)
 
