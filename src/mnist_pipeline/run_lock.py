@@ -18,10 +18,34 @@ from filelock import FileLock, Timeout
 from mnist_pipeline.errors import UserFacingError
 
 LOCK_FILE = Path("data") / ".kedro-run.lock"
+#: Serialises the MLflow store's set-up (creating a SQLite store's tables on first use is
+#: not safe when two processes do it at once); held only while kedro-mlflow sets up.
+SETUP_LOCK_FILE = Path("data") / ".mlflow-setup.lock"
+#: How long a process waits for another one's MLflow set-up (seconds).
+SETUP_WAIT = 300
 
 
 class ConcurrentRunError(UserFacingError, RuntimeError):
     """Another run holds this project's run lock."""
+
+
+def _lock(path: Path) -> FileLock:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return FileLock(str(path), thread_local=False)
+
+
+def acquire_setup_lock(project_path: Path) -> FileLock:
+    """The project's MLflow set-up lock, held; waits while another process holds it."""
+    lock_path = project_path / SETUP_LOCK_FILE
+    lock = _lock(lock_path)
+    try:
+        lock.acquire(timeout=SETUP_WAIT)
+    except Timeout:
+        raise ConcurrentRunError(
+            f"Another Kedro process of this project has held {lock_path} for {SETUP_WAIT} s "
+            "while setting up MLflow; if none is running, delete that file and run again."
+        ) from None
+    return lock
 
 
 def acquire_run_lock(project_path: Path) -> FileLock:
@@ -31,8 +55,7 @@ def acquire_run_lock(project_path: Path) -> FileLock:
         ConcurrentRunError: at once, when another process holds it.
     """
     lock_path = project_path / LOCK_FILE
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(str(lock_path), thread_local=False)
+    lock = _lock(lock_path)
     try:
         lock.acquire(timeout=0)
     except Timeout:

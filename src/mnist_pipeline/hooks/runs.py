@@ -2,7 +2,10 @@
 
 The lock (:mod:`mnist_pipeline.run_lock`) is taken before the pipeline starts and before
 kedro-mlflow opens this run's MLflow run, for ``kedro run`` and ``KedroSession.run``
-alike. Holding it, any MLflow run of this project still marked RUNNING belongs to a
+alike. Earlier, when a session's context is created, kedro-mlflow sets up the MLflow store
+(creating a SQLite store's tables on first use): any Kedro process of the project
+(``kedro run``, ``kedro viz``, a notebook) does that under a short set-up lock, so that two
+starting at once do not race on the store's schema. Holding it, any MLflow run of this project still marked RUNNING belongs to a
 process that died (``kill -9``, a crash): it is marked KILLED, so the store never keeps
 phantom running runs.
 """
@@ -16,7 +19,7 @@ from typing import Any
 from filelock import FileLock
 from kedro.framework.hooks import hook_impl
 
-from mnist_pipeline.run_lock import acquire_run_lock
+from mnist_pipeline.run_lock import acquire_run_lock, acquire_setup_lock
 
 logger = logging.getLogger(__name__)
 
@@ -27,11 +30,25 @@ class OneRunAtATimeHook:
     def __init__(self) -> None:
         """Hold nothing yet."""
         self._lock: FileLock | None = None
+        self._setup_lock: FileLock | None = None
+
+    @hook_impl(tryfirst=True)
+    def after_context_created(self, context) -> None:
+        """Before kedro-mlflow sets up the MLflow store (``tryfirst``), wait for any other
+        process of the project doing the same."""
+        self._release_setup()
+        self._setup_lock = acquire_setup_lock(Path(context.project_path))
+
+    @hook_impl(trylast=True)
+    def after_catalog_created(self) -> None:
+        """kedro-mlflow's set-up is done by the time the catalog exists."""
+        self._release_setup()
 
     @hook_impl(tryfirst=True)
     def before_pipeline_run(self, run_params: dict[str, Any]) -> None:
         """Take the lock, then close the runs it proves dead (before kedro-mlflow opens
         this run's MLflow run: ``tryfirst``)."""
+        self._release_setup()
         self._release()  # an earlier run in this process that failed before it started
         project_path = run_params["project_path"]
         self._lock = acquire_run_lock(Path(project_path))
@@ -46,6 +63,11 @@ class OneRunAtATimeHook:
     def on_pipeline_error(self) -> None:
         """Release the lock of a run that failed."""
         self._release()
+
+    def _release_setup(self) -> None:
+        if self._setup_lock is not None:
+            self._setup_lock.release(force=True)
+            self._setup_lock = None
 
     def _release(self) -> None:
         if self._lock is not None:
