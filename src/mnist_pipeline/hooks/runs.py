@@ -5,7 +5,9 @@ kedro-mlflow opens this run's MLflow run, for ``kedro run`` and ``KedroSession.r
 alike. Earlier, when a session's context is created, kedro-mlflow sets up the MLflow store
 (creating a SQLite store's tables on first use): any Kedro process of the project
 (``kedro run``, ``kedro viz``, a notebook) does that under a short set-up lock, so that two
-starting at once do not race on the store's schema. Holding it, any MLflow run of this project still marked RUNNING belongs to a
+starting at once do not race on the store's schema.
+
+Holding the run lock, any MLflow run of this project still marked RUNNING belongs to a
 process that died (``kill -9``, a crash): it is marked KILLED, so the store never keeps
 phantom running runs.
 """
