@@ -29,7 +29,8 @@ def copy_project(destination: Path) -> Path:
     destination.mkdir(parents=True, exist_ok=True)
     for name in ("pyproject.toml", ".telemetry"):
         shutil.copy(PROJECT_ROOT / name, destination / name)
-    shutil.copytree(PROJECT_ROOT / "conf" / "base", destination / "conf" / "base")
+    for environment in ("base", "server"):
+        shutil.copytree(PROJECT_ROOT / "conf" / environment, destination / "conf" / environment)
     (destination / "conf" / "local").mkdir()
     shutil.copytree(
         PROJECT_ROOT / "src", destination / "src", ignore=shutil.ignore_patterns("__pycache__")

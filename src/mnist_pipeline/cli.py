@@ -6,6 +6,8 @@ this ``run`` takes exactly the built-in options and behaves the same, except tha
 - a :class:`~mnist_pipeline.errors.UserFacingError` (a bad file or setting, a concurrent
   run: :mod:`mnist_pipeline.run_lock`) ends the run with its message and exit code 1
   instead of a traceback;
+- a tracking server that refuses a request or goes away during the run ends it with one
+  message too (:mod:`mnist_pipeline.tracking_server`);
 - Ctrl-C and SIGTERM close the MLflow run as KILLED (exit code 130).
 """
 
@@ -17,6 +19,7 @@ import click
 from kedro.framework.cli.project import run as kedro_run
 
 from mnist_pipeline.errors import find_user_facing
+from mnist_pipeline.tracking_server import explain_tracking_failure
 
 
 @click.group(name="mnist-pipeline")
@@ -56,8 +59,11 @@ def run(**kwargs) -> None:
         raise SystemExit(130) from None
     except Exception as exc:
         problem = find_user_facing(exc)
-        if problem is None:
-            raise
-        message = str(exc) if str(problem) in str(exc) else f"{exc}\n{problem}"
+        if problem is not None:
+            message = str(exc) if str(problem) in str(exc) else f"{exc}\n{problem}"
+        else:
+            message = explain_tracking_failure(exc)
+            if message is None:
+                raise
         click.secho(f"Error: {message}", err=True, fg="red")
         raise SystemExit(1) from None

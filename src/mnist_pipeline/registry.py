@@ -75,6 +75,30 @@ def _current_champion(client) -> tuple[str, float] | None:
     return champion.version, float(metrics[DECIDING_METRIC])
 
 
+def _settle_champion(client, rounds: int = 5) -> None:
+    """Leave the alias on the best promoted version, whoever wrote it last.
+
+    Runs that finish at once (a team's tracking server) each decide against the champion
+    they saw, and a slower one may move the alias after a better one did. Every promoting
+    run therefore looks again once its own write is done, and moves the alias to the best
+    version that was promoted (highest validation accuracy, the newest on a tie, as the
+    rule above would have chosen in turn) until the alias stays put.
+    """
+    for _ in range(rounds):
+        promoted = [
+            (float(v.tags[DECIDING_METRIC]), int(v.version))
+            for v in client.search_model_versions(f"name = '{REGISTERED_MODEL_NAME}'")
+            if v.tags.get("promoted") == "true" and DECIDING_METRIC in v.tags
+        ]
+        if not promoted:
+            return
+        best = str(max(promoted)[1])
+        current = client.get_model_version_by_alias(REGISTERED_MODEL_NAME, CHAMPION_ALIAS)
+        if current.version == best:
+            return
+        client.set_registered_model_alias(REGISTERED_MODEL_NAME, CHAMPION_ALIAS, best)
+
+
 def promote_if_better(client, run_id: str) -> dict[str, Any]:
     """Tag the version registered from ``run_id`` and move the champion alias if it earns it.
 
@@ -98,12 +122,16 @@ def promote_if_better(client, run_id: str) -> dict[str, Any]:
         client.set_model_version_tag(REGISTERED_MODEL_NAME, version, key, value)
     if decision.promote:
         client.set_registered_model_alias(REGISTERED_MODEL_NAME, CHAMPION_ALIAS, version)
+        _settle_champion(client)
+    is_champion = decision.promote and (
+        client.get_model_version_by_alias(REGISTERED_MODEL_NAME, CHAMPION_ALIAS).version == version
+    )
     return {
         "registered_model": REGISTERED_MODEL_NAME,
         "version": int(version),
         "model_uri": registered_model_uri(version),
         "training_run_id": run_id,
         DECIDING_METRIC: accuracy,
-        "champion": decision.promote,
+        "champion": is_champion,
         "promotion": decision.reason,
     }

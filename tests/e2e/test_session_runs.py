@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 import textwrap
@@ -49,9 +50,11 @@ def test_session_run_holds_the_run_lock_and_marks_dead_runs_killed(tmp_path):
 
     store = f"sqlite:///{project / 'mlflow.db'}"
     client = mlflow.MlflowClient(tracking_uri=store, registry_uri=store)
-    dead = client.create_run(
-        client.create_experiment("left-over"), tags={"project_path": project.as_posix()}
-    )
+    experiment = client.create_experiment("left-over")
+    tags = {"project_path": project.as_posix(), "host": socket.gethostname()}
+    dead = client.create_run(experiment, tags=tags)
+    # The same path on another machine (a team's tracking server): not this run's to judge.
+    elsewhere = client.create_run(experiment, tags={**tags, "host": "another-machine"})
 
     lock = acquire_run_lock(project)  # as another run of the project would
     try:
@@ -69,5 +72,7 @@ def test_session_run_holds_the_run_lock_and_marks_dead_runs_killed(tmp_path):
     assert {run.info.run_id: run.info.status for run in runs} == {
         runs[0].info.run_id: "FINISHED",
         dead.info.run_id: "KILLED",
+        elsewhere.info.run_id: "RUNNING",
     }
+    assert runs[0].data.tags["host"] == socket.gethostname()
     acquire_run_lock(project).release()  # released when the run ended

@@ -3,13 +3,15 @@
 - :mod:`.parameters`: every parameter checked before any data is read;
 - :mod:`.runs`: one run at a time per project, and MLflow runs of dead processes closed;
 - :mod:`.lineage`: a run that uses a trained model is tagged with the run that trained it;
-- :mod:`.registration`: a newly registered model becomes the champion if it earns it.
+- :mod:`.registration`: a newly registered model becomes the champion if it earns it;
+- :mod:`.tracking_server`: a remote tracking server checked before it is used.
 """
 
 from .lineage import ModelLineageHook, ModelNotTrainedError
 from .parameters import ParameterCheckHook
 from .registration import ModelRegistryHook
 from .runs import OneRunAtATimeHook
+from .tracking_server import TrackingServerHook
 
 __all__ = [
     "ModelLineageHook",
@@ -17,4 +19,5 @@ __all__ = [
     "ModelRegistryHook",
     "OneRunAtATimeHook",
     "ParameterCheckHook",
+    "TrackingServerHook",
 ]

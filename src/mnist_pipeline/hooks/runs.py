@@ -7,14 +7,17 @@ alike. Earlier, when a session's context is created, kedro-mlflow sets up the ML
 (``kedro run``, ``kedro viz``, a notebook) does that under a short set-up lock, so that two
 starting at once do not race on the store's schema.
 
-Holding the run lock, any MLflow run of this project still marked RUNNING belongs to a
-process that died (``kill -9``, a crash): it is marked KILLED, so the store never keeps
-phantom running runs.
+Holding the run lock, any MLflow run of this project on this machine still marked
+RUNNING belongs to a process that died (``kill -9``, a crash, a tracking server that went
+away): it is marked KILLED, so the store never keeps phantom running runs. Runs are
+tagged with the machine (``host``), so that on a team's tracking server a run of another
+machine's clone at the same path is never taken for a dead one.
 """
 
 from __future__ import annotations
 
 import logging
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +28,9 @@ from mnist_pipeline.run_lock import acquire_run_lock, acquire_setup_lock
 
 logger = logging.getLogger(__name__)
 
+#: The run tag naming the machine a run ran on.
+HOST_TAG = "host"
+
 
 class OneRunAtATimeHook:
     """Hold the project's run lock for the run; mark runs of dead processes KILLED."""
@@ -33,6 +39,7 @@ class OneRunAtATimeHook:
         """Hold nothing yet."""
         self._lock: FileLock | None = None
         self._setup_lock: FileLock | None = None
+        self._host_tagged = False
 
     @hook_impl(tryfirst=True)
     def after_context_created(self, context) -> None:
@@ -54,7 +61,19 @@ class OneRunAtATimeHook:
         self._release()  # an earlier run in this process that failed before it started
         project_path = run_params["project_path"]
         self._lock = acquire_run_lock(Path(project_path))
+        self._host_tagged = False
         mark_dead_runs_killed(str(project_path))
+
+    @hook_impl
+    def before_node_run(self) -> None:
+        """Tag the run (open by now) with this machine, once."""
+        if self._host_tagged:
+            return
+        import mlflow  # noqa: PLC0415 (already imported by kedro-mlflow)
+
+        if mlflow.active_run() is not None:
+            mlflow.set_tag(HOST_TAG, socket.gethostname())
+        self._host_tagged = True
 
     @hook_impl(trylast=True)
     def after_pipeline_run(self) -> None:
@@ -78,13 +97,17 @@ class OneRunAtATimeHook:
 
 
 def mark_dead_runs_killed(project_path: str) -> None:
-    """Runs of this project left RUNNING by a process that died are KILLED, not running."""
+    """Runs of this project on this machine left RUNNING by a process that died are
+    KILLED, not running."""
     import mlflow  # noqa: PLC0415 (already imported by kedro-mlflow)
 
     try:
         runs = mlflow.search_runs(
             search_all_experiments=True,
-            filter_string=f"attributes.status = 'RUNNING' and tags.project_path = '{project_path}'",
+            filter_string=(
+                f"attributes.status = 'RUNNING' and tags.project_path = '{project_path}' "
+                f"and tags.{HOST_TAG} = '{socket.gethostname()}'"
+            ),
             output_format="list",
         )
     except Exception as exc:  # noqa: BLE001 (a store we cannot read is reported by the run)
