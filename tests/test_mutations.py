@@ -158,6 +158,13 @@ MUTATIONS = (
         ("tests/test_registry.py",),
     ),
     Mutation(
+        "runs finishing together leave the alias on whichever wrote it last",
+        "registry.py",
+        "        _settle_champion(client)\n",
+        "        pass\n",
+        ("tests/test_registry.py",),
+    ),
+    Mutation(
         "dark digits on light paper not inverted for the model",
         "pipelines/predict/nodes.py",
         "if np.median(border) > 127.5:",

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from mnist_pipeline.registry import decide_promotion
+from types import SimpleNamespace
+
+from mnist_pipeline.registry import decide_promotion, promote_if_better
 
 
 def test_the_first_version_is_always_the_champion():
@@ -22,3 +24,62 @@ def test_a_worse_version_does_not():
     decision = decide_promotion("4", 0.97, ("2", 0.98))
     assert not decision.promote
     assert decision.reason == "not promoted: val_accuracy 0.9700 < 0.9800 of champion version 2"
+
+
+class _Registry:
+    """An in-memory stand-in for the MLflow registry calls that the promotion makes."""
+
+    def __init__(self, accuracies: dict[str, float]) -> None:
+        self.accuracies = accuracies  # run id -> val_accuracy; version i has run "run-i"
+        self.tags = {run.removeprefix("run-"): {} for run in accuracies}
+        self.alias: str | None = None
+        self.stale_alias_reads = 0  # reads that miss an alias set meanwhile by another run
+
+    def _version(self, version: str) -> SimpleNamespace:
+        return SimpleNamespace(version=version, run_id=f"run-{version}", tags=self.tags[version])
+
+    def search_model_versions(self, filter_string: str) -> list[SimpleNamespace]:
+        return [
+            self._version(v)
+            for v in self.tags
+            if f"run-{v}'" in filter_string or "run_id" not in filter_string
+        ]
+
+    def get_run(self, run_id: str) -> SimpleNamespace:
+        return SimpleNamespace(
+            data=SimpleNamespace(metrics={"val_accuracy": self.accuracies[run_id]})
+        )
+
+    def get_model_version_by_alias(self, name: str, alias: str) -> SimpleNamespace:
+        from mlflow.exceptions import MlflowException
+
+        if self.alias is None or self.stale_alias_reads:
+            self.stale_alias_reads = max(0, self.stale_alias_reads - 1)
+            raise MlflowException("no such alias")
+        return self._version(self.alias)
+
+    def set_model_version_tag(self, name: str, version: str, key: str, value: str) -> None:
+        self.tags[version][key] = value
+
+    def set_registered_model_alias(self, name: str, alias: str, version: str) -> None:
+        self.alias = version
+
+
+def test_runs_finishing_together_leave_the_alias_on_the_best_version():
+    registry = _Registry({"run-1": 0.98, "run-2": 0.97})
+    first = promote_if_better(registry, "run-1")
+    assert first["champion"] and registry.alias == "1"
+    # Version 2's run looked for the champion before version 1's run had set the alias:
+    # it promotes itself, then sees the better version and moves the alias back.
+    registry.stale_alias_reads = 1
+    second = promote_if_better(registry, "run-2")
+    assert registry.alias == "1"
+    assert not second["champion"]
+    assert (
+        second["promotion"]
+        == registry.tags["2"]["promotion"]
+        == (
+            "promoted: version 2 is the first champion (val_accuracy 0.9700); then version 1 "
+            "(val_accuracy 0.9800), registered at the same time, took the alias"
+        )
+    )

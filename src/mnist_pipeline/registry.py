@@ -123,9 +123,17 @@ def promote_if_better(client, run_id: str) -> dict[str, Any]:
     if decision.promote:
         client.set_registered_model_alias(REGISTERED_MODEL_NAME, CHAMPION_ALIAS, version)
         _settle_champion(client)
-    is_champion = decision.promote and (
-        client.get_model_version_by_alias(REGISTERED_MODEL_NAME, CHAMPION_ALIAS).version == version
-    )
+    reason, is_champion = decision.reason, False
+    if decision.promote:
+        champion = client.get_model_version_by_alias(REGISTERED_MODEL_NAME, CHAMPION_ALIAS)
+        is_champion = champion.version == version
+        if not is_champion:  # a better version registered at the same time took the alias
+            reason = (
+                f"{reason}; then version {champion.version} ({DECIDING_METRIC} "
+                f"{float(champion.tags[DECIDING_METRIC]):.4f}), registered at the same time, "
+                "took the alias"
+            )
+            client.set_model_version_tag(REGISTERED_MODEL_NAME, version, "promotion", reason)
     return {
         "registered_model": REGISTERED_MODEL_NAME,
         "version": int(version),
@@ -133,5 +141,5 @@ def promote_if_better(client, run_id: str) -> dict[str, Any]:
         "training_run_id": run_id,
         DECIDING_METRIC: accuracy,
         "champion": is_champion,
-        "promotion": decision.reason,
+        "promotion": reason,
     }
