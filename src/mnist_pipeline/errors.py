@@ -7,6 +7,8 @@ wrong and what to do. Anything else is a bug and keeps its full traceback.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from kedro.io import DatasetError
 
 
@@ -18,13 +20,16 @@ class DataFileError(DatasetError, UserFacingError):
     """A data file is missing, damaged or not the expected one."""
 
 
-def find_user_facing(exc: BaseException) -> UserFacingError | None:
-    """The first :class:`UserFacingError` in ``exc``'s chain of causes, if any."""
+def exception_chain(exc: BaseException) -> Iterator[BaseException]:
+    """``exc``, then its causes (explicit or implicit), each once."""
     seen: set[int] = set()
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
-        if isinstance(current, UserFacingError):
-            return current
         seen.add(id(current))
+        yield current
         current = current.__cause__ or current.__context__
-    return None
+
+
+def find_user_facing(exc: BaseException) -> UserFacingError | None:
+    """The first :class:`UserFacingError` in ``exc``'s chain of causes, if any."""
+    return next((e for e in exception_chain(exc) if isinstance(e, UserFacingError)), None)

@@ -24,7 +24,7 @@ from http import HTTPStatus
 
 import requests
 
-from mnist_pipeline.errors import UserFacingError
+from mnist_pipeline.errors import UserFacingError, exception_chain
 from mnist_pipeline.mlflow_model import REGISTERED_MODEL_NAME
 
 #: Where the README tells a team to run its server.
@@ -89,10 +89,7 @@ def explain_tracking_failure(exc: BaseException) -> str | None:
     that went away during the run), or ``None`` for anything else."""
     from mlflow.exceptions import MlflowException  # noqa: PLC0415
 
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
+    for current in exception_chain(exc):
         if isinstance(current, MlflowException):
             uri = _tracking_uri()
             if current.error_code in {"PERMISSION_DENIED", "UNAUTHENTICATED"}:
@@ -109,7 +106,6 @@ def explain_tracking_failure(exc: BaseException) -> str | None:
                     "are kept locally: run the same command again once the server is back, "
                     "and training resumes from the last checkpoint."
                 )
-        current = current.__cause__ or current.__context__
     return None
 
 

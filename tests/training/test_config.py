@@ -55,6 +55,7 @@ def test_project_parameters_file_holds_the_seed_values():
         ("regularization_rate", 2.0, "below 1"),
         ("decay_steps", 0, "or null"),
         ("staircase", "yes", "true or false"),
+        ("implementation", "plain", "one of reference, fused"),
     ],
 )
 def test_bad_values_are_named_with_their_range(key, value, allowed):
