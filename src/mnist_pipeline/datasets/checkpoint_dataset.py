@@ -2,12 +2,12 @@
 
 The checkpoint is TensorFlow's own object-based format, so it can be read without this
 package (``tf.train.load_checkpoint``), and its folder is what kedro-mlflow logs as an
-artifact. TensorFlow is imported only when the dataset is actually used.
+artifact. TensorFlow is imported only when the dataset is actually used. The folder may be
+on any fsspec filesystem (:mod:`.storage`; its ``checkpoint`` index marks it complete).
 """
 
 from __future__ import annotations
 
-from pathlib import Path, PurePosixPath
 from typing import Any
 
 import numpy as np
@@ -15,31 +15,41 @@ from kedro.io import AbstractDataset
 
 from mnist_pipeline.errors import DataFileError
 
-from .atomic import atomic_directory
+from .storage import OnFilesystem
 
 _PREFIX = "ckpt"
+_INDEX = "checkpoint"  # TensorFlow's index file, written last: the folder is complete
 _SUFFIX = "/.ATTRIBUTES/VARIABLE_VALUE"
 _BOOKKEEPING = {"save_counter"}  # tf.train.Checkpoint's own variable, not one of ours
 
 
-class TensorFlowCheckpointDataset(AbstractDataset[dict, dict]):
+class TensorFlowCheckpointDataset(OnFilesystem, AbstractDataset[dict, dict]):
     """Saves a ``{name: array}`` mapping as a TF checkpoint folder and loads it back."""
 
-    def __init__(self, filepath: str, metadata: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        filepath: str,
+        credentials: dict[str, Any] | None = None,
+        fs_args: dict[str, Any] | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
         """Create the dataset.
 
         Args:
-            filepath: The checkpoint folder (replaced whole on every save).
+            filepath: The checkpoint folder (replaced whole on every save), a local path
+                or an fsspec URL.
+            credentials: Passed to the fsspec filesystem (e.g. keys for ``s3://``).
+            fs_args: Other arguments of the fsspec filesystem.
             metadata: Free-form metadata (e.g. for kedro-viz); ignored by Kedro.
         """
-        self._filepath = PurePosixPath(filepath)
+        self._set_location(filepath, credentials, fs_args)
         self.metadata = metadata
 
     def _describe(self) -> dict[str, Any]:
-        return {"filepath": str(self._filepath)}
+        return {"filepath": str(self._location)}
 
     def _exists(self) -> bool:
-        return (Path(self._filepath) / "checkpoint").is_file()
+        return self._location.child(_INDEX).is_file()
 
     def save(self, data: dict[str, np.ndarray]) -> None:
         """Write every array as a variable of one checkpoint, atomically."""
@@ -48,14 +58,14 @@ class TensorFlowCheckpointDataset(AbstractDataset[dict, dict]):
         variables = {
             name: tf.Variable(np.asarray(value), name=name) for name, value in data.items()
         }
-        with atomic_directory(self._filepath) as tmp:
+        with self._location.writing_folder(marker=_INDEX) as tmp:
             manager = tf.train.CheckpointManager(
                 tf.train.Checkpoint(**variables), str(tmp), max_to_keep=1, checkpoint_name=_PREFIX
             )
             manager.save()
             # The index file records absolute paths; rewrite it relative so the folder
             # stays valid after the atomic rename (and inside the MLflow artifact store).
-            (tmp / "checkpoint").write_text(
+            (tmp / _INDEX).write_text(
                 f'model_checkpoint_path: "{_PREFIX}-1"\nall_model_checkpoint_paths: "{_PREFIX}-1"\n'
             )
 
@@ -63,21 +73,20 @@ class TensorFlowCheckpointDataset(AbstractDataset[dict, dict]):
         """Read every variable back as ``{name: array}``."""
         import tensorflow as tf  # noqa: PLC0415
 
-        folder = Path(self._filepath)
-        prefix = tf.train.latest_checkpoint(str(folder)) if folder.is_dir() else None
-        if prefix is None:
+        if not self._exists():
             raise DataFileError(
-                f"No checkpoint in {self._filepath}: run `kedro run` (training) first."
+                f"No checkpoint in {self._location}: run `kedro run` (training) first."
             )
         try:
-            reader = tf.train.load_checkpoint(prefix)
-            return {
-                key[: -len(_SUFFIX)]: reader.get_tensor(key)
-                for key in reader.get_variable_to_shape_map()
-                if key.endswith(_SUFFIX) and key[: -len(_SUFFIX)] not in _BOOKKEEPING
-            }
+            with self._location.local_folder() as folder:
+                reader = tf.train.load_checkpoint(tf.train.latest_checkpoint(str(folder)))
+                return {
+                    key[: -len(_SUFFIX)]: reader.get_tensor(key)
+                    for key in reader.get_variable_to_shape_map()
+                    if key.endswith(_SUFFIX) and key[: -len(_SUFFIX)] not in _BOOKKEEPING
+                }
         except Exception as exc:
             raise DataFileError(
-                f"The checkpoint in {self._filepath} is damaged ({type(exc).__name__}); "
+                f"The checkpoint in {self._location} is damaged ({type(exc).__name__}); "
                 "delete the folder and retrain with `kedro run`."
             ) from exc

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-import os
 import sys
 import urllib.error
 import urllib.parse
@@ -20,7 +19,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from .atomic import atomic_file
+from .storage import Location
 
 logger = logging.getLogger(__name__)
 
@@ -77,7 +76,7 @@ def _fetch_to(url: str, path: Path, timeout: float, label: str) -> None:
 
 def download_first_verified(
     urls: Sequence[str],
-    destination: str | os.PathLike,
+    destination: Location,
     verify: Callable[[bytes], None],
     timeout: float = 30.0,
 ) -> str:
@@ -86,12 +85,11 @@ def download_first_verified(
     Raises:
         DownloadError: listing every URL tried and why it failed.
     """
-    destination = Path(destination)
     failures: list[str] = []
     for url in urls:
         try:
             check_url_is_secure(url)
-            with atomic_file(destination) as tmp:
+            with destination.writing() as tmp:
                 logger.info("Downloading %s to %s", url, destination)
                 _fetch_to(url, tmp, timeout, destination.name)
                 verify(tmp.read_bytes())

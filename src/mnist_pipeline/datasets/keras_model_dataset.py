@@ -5,22 +5,22 @@ is imported, and kedro-mlflow builds every catalog entry when the catalog is cre
 with it even ``kedro run --pipeline=ingest`` paid seconds for a TensorFlow it never used;
 it also saved to a temporary folder and *copied* the file into place, so an interrupted
 copy left a truncated model behind. This dataset imports TensorFlow only in ``load`` and
-``save``, and saves beside the target, then renames the file into place.
+``save``, and saves whole or not at all, on a local disk or any fsspec filesystem
+(:mod:`.storage`).
 """
 
 from __future__ import annotations
 
-from pathlib import Path, PurePosixPath
 from typing import Any
 
 from kedro.io import AbstractDataset
 
 from mnist_pipeline.errors import DataFileError
 
-from .atomic import atomic_file
+from .storage import OnFilesystem
 
 
-class KerasModelDataset(AbstractDataset[Any, Any]):
+class KerasModelDataset(OnFilesystem, AbstractDataset[Any, Any]):
     """A ``.keras`` file: ``load`` gives the model (read-only, shared by deep copies)."""
 
     def __init__(
@@ -28,32 +28,36 @@ class KerasModelDataset(AbstractDataset[Any, Any]):
         filepath: str,
         load_args: dict[str, Any] | None = None,
         save_args: dict[str, Any] | None = None,
+        credentials: dict[str, Any] | None = None,
+        fs_args: dict[str, Any] | None = None,
         metadata: dict[str, Any] | None = None,
     ) -> None:
         """Create the dataset.
 
         Args:
-            filepath: The ``.keras`` file.
+            filepath: The ``.keras`` file, a local path or an fsspec URL.
             load_args: Passed to ``keras.models.load_model`` (e.g. ``safe_mode``, ``compile``).
             save_args: Passed to ``keras.models.save_model``.
+            credentials: Passed to the fsspec filesystem (e.g. keys for ``s3://``).
+            fs_args: Other arguments of the fsspec filesystem.
             metadata: Free-form metadata (e.g. for kedro-viz); ignored by Kedro.
         """
-        self._filepath = PurePosixPath(filepath)
+        self._set_location(filepath, credentials, fs_args)
         self._load_args = dict(load_args or {})
         self._save_args = dict(save_args or {})
         self.metadata = metadata
 
     def _describe(self) -> dict[str, Any]:
-        return {"filepath": str(self._filepath), "load_args": self._load_args}
+        return {"filepath": str(self._location), "load_args": self._load_args}
 
     def _exists(self) -> bool:
-        return Path(self._filepath).is_file()
+        return self._location.is_file()
 
     def save(self, data: Any) -> None:
-        """Save the model beside its target, then rename it into place."""
+        """Save the model whole or not at all."""
         import tensorflow as tf  # noqa: PLC0415 (only when a model is saved)
 
-        with atomic_file(Path(self._filepath), suffix=".partial.keras") as tmp:
+        with self._location.writing(suffix=".partial.keras") as tmp:
             tf.keras.models.save_model(data, str(tmp), **self._save_args)
 
     def load(self) -> Any:
@@ -61,10 +65,11 @@ class KerasModelDataset(AbstractDataset[Any, Any]):
         import tensorflow as tf  # noqa: PLC0415 (only when a model is loaded)
 
         try:
-            model = tf.keras.models.load_model(str(self._filepath), **self._load_args)
+            with self._location.local_file(suffix=".keras") as path:
+                model = tf.keras.models.load_model(str(path), **self._load_args)
         except Exception as exc:
             raise DataFileError(
-                f"The model file {self._filepath} cannot be loaded ({type(exc).__name__}: "
+                f"The model file {self._location} cannot be loaded ({type(exc).__name__}: "
                 f"{str(exc).splitlines()[0][:200] if str(exc) else ''}). Retrain it with "
                 "`kedro run`; every trained model is also kept in MLflow's registry as mnist_mlp."
             ) from exc

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from mnist_pipeline.datasets.atomic import write_bytes_atomically
+from mnist_pipeline.datasets.storage import Location
 
 from .config import TrainingConfig
 
@@ -32,6 +33,7 @@ logger = logging.getLogger(__name__)
 #: step), so a run may resume across them.
 _NOT_FINGERPRINTED = {"steps", "resume", "implementation"}
 _PREFIX = "ckpt"
+_TF_INDEX = "checkpoint"  # TensorFlow's index of the checkpoints in a folder
 
 
 def training_fingerprint(config: TrainingConfig, *arrays: np.ndarray) -> dict[str, Any]:
@@ -72,12 +74,25 @@ class Resumed:
 class ResumeCheckpoints:
     """The checkpoint folder of one training run (what the catalog hands the train node)."""
 
-    def __init__(self, directory: str | Path, max_to_keep: int = 3, run_id: str | None = None):
+    def __init__(
+        self,
+        directory: str | Path,
+        max_to_keep: int = 3,
+        run_id: str | None = None,
+        mirror: Location | None = None,
+    ):
         """Use ``directory``, keeping the last ``max_to_keep`` checkpoints; ``run_id`` is the
-        MLflow run writing them (recorded so a resuming run can name it)."""
+        MLflow run writing them (recorded so a resuming run can name it).
+
+        With a ``mirror`` (a folder on an object store, say), ``directory`` is a local
+        working copy of it: every checkpoint is uploaded as soon as it is written, its
+        sidecar and TensorFlow's index last, so the mirror's newest complete checkpoint
+        is always one a retried task on another machine can resume from.
+        """
         self.directory = Path(directory)
         self.max_to_keep = max_to_keep
         self.run_id = run_id
+        self.mirror = mirror
         self._manager = None
 
     def __repr__(self) -> str:
@@ -104,6 +119,8 @@ class ResumeCheckpoints:
             f"{self.directory.name}.set-aside-{time.strftime('%Y%m%dT%H%M%S')}"
         )
         self.directory.rename(target)
+        if self.mirror is not None:
+            self.mirror.move_to(self.mirror.sibling(target.name))
         self._manager = None
         logger.warning(
             "Not resuming from the checkpoints in %s: %s. Moved them to %s; "
@@ -173,9 +190,13 @@ class ResumeCheckpoints:
         for stale in self.directory.glob(f"{_PREFIX}-*.json"):
             if stale not in kept:
                 stale.unlink(missing_ok=True)
+        if self.mirror is not None:
+            self.mirror.publish_folder(self.directory, last=[self._sidecar(prefix).name, _TF_INDEX])
         return prefix
 
     def clear(self) -> None:
         """Training completed: the periodic checkpoints are no longer needed."""
         self._manager = None
         shutil.rmtree(self.directory, ignore_errors=True)
+        if self.mirror is not None:
+            self.mirror.remove()

@@ -54,4 +54,6 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
         ],
         tags=["evaluate"],
+        namespace="evaluate",  # one Airflow task (kedro airflow create --group-by namespace)
+        prefix_datasets_with_namespace=False,
     )

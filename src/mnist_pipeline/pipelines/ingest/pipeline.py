@@ -23,4 +23,6 @@ def create_pipeline(**kwargs) -> Pipeline:
             )
         ],
         tags=["ingest"],
+        namespace="ingest",  # one Airflow task (kedro airflow create --group-by namespace)
+        prefix_datasets_with_namespace=False,
     )

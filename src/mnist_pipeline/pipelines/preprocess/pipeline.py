@@ -38,4 +38,6 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
         ],
         tags=["preprocess"],
+        namespace="preprocess",  # one Airflow task (kedro airflow create --group-by namespace)
+        prefix_datasets_with_namespace=False,
     )
