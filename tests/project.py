@@ -29,7 +29,7 @@ def copy_project(destination: Path) -> Path:
     destination.mkdir(parents=True, exist_ok=True)
     for name in ("pyproject.toml", ".telemetry"):
         shutil.copy(PROJECT_ROOT / name, destination / name)
-    for environment in ("base", "server"):
+    for environment in ("base", "server", "airflow"):
         shutil.copytree(PROJECT_ROOT / "conf" / environment, destination / "conf" / environment)
     (destination / "conf" / "local").mkdir()
     shutil.copytree(

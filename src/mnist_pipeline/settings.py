@@ -9,6 +9,7 @@ import warnings
 from omegaconf.resolvers import oc
 
 from mnist_pipeline.hooks import (
+    AirflowRunTagsHook,
     ModelLineageHook,
     ModelRegistryHook,
     OneRunAtATimeHook,
@@ -23,6 +24,7 @@ from mnist_pipeline.hooks import (
 # KILLED, all before kedro-mlflow opens this run's MLflow run. After it: kedro-mlflow logs and
 # registers the model, the registry hook decides on the champion, the lock is released.
 HOOKS = (
+    AirflowRunTagsHook(),
     OneRunAtATimeHook(),
     ModelRegistryHook(),
     ModelLineageHook(),

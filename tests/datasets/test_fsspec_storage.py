@@ -127,9 +127,10 @@ def test_checkpoint_and_model_datasets_round_trip_on_the_object_store(bucket):
     loaded = checkpoint.load()
     np.testing.assert_array_equal(loaded["weights"], state["weights"])
     assert loaded["step"] == 7
-    with pytest.raises(RuntimeError), Location(f"{bucket}/06_models/checkpoint").writing_folder(
-        "checkpoint"
-    ) as tmp:
+    with (
+        pytest.raises(RuntimeError),
+        Location(f"{bucket}/06_models/checkpoint").writing_folder("checkpoint") as tmp,
+    ):
         (tmp / "ckpt-1.index").write_bytes(b"half")
         raise RuntimeError("interrupted")
     np.testing.assert_array_equal(checkpoint.load()["weights"], state["weights"])
@@ -183,9 +184,12 @@ def test_resume_checkpoints_mirrored_to_the_object_store_resume_on_another_machi
     assert resumed.history == [(30, 0.5, 0.1, 0.8)]
     for name, value in trained.state().items():
         np.testing.assert_array_equal(fresh.state()[name], value, err_msg=name)
-    assert json.loads(Location(f"{bucket}/06_models/resume_checkpoints/ckpt-30.json").read_bytes())[
-        "step"
-    ] == 30
+    assert (
+        json.loads(Location(f"{bucket}/06_models/resume_checkpoints/ckpt-30.json").read_bytes())[
+            "step"
+        ]
+        == 30
+    )
 
     reader.clear()
     assert not dataset.exists()

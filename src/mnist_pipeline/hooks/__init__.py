@@ -4,9 +4,11 @@
 - :mod:`.runs`: one run at a time per project, and MLflow runs of dead processes closed;
 - :mod:`.lineage`: a run that uses a trained model is tagged with the run that trained it;
 - :mod:`.registration`: a newly registered model becomes the champion if it earns it;
-- :mod:`.tracking_server`: a remote tracking server checked before it is used.
+- :mod:`.tracking_server`: a remote tracking server checked before it is used;
+- :mod:`.airflow`: the MLflow runs of one Airflow DAG run tagged with its id.
 """
 
+from .airflow import AirflowRunTagsHook
 from .lineage import ModelLineageHook, ModelNotTrainedError
 from .parameters import ParameterCheckHook
 from .registration import ModelRegistryHook
@@ -14,6 +16,7 @@ from .runs import OneRunAtATimeHook
 from .tracking_server import TrackingServerHook
 
 __all__ = [
+    "AirflowRunTagsHook",
     "ModelLineageHook",
     "ModelNotTrainedError",
     "ModelRegistryHook",

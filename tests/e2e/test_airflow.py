@@ -1,0 +1,234 @@
+"""The pipeline as an Apache Airflow DAG, set up as the README says ("Running on Airflow").
+
+Airflow lives in a virtual environment of its own (``.airflow-venv`` at the project root,
+made from ``airflow/requirements.txt`` and ``airflow/constraints.txt``, and kept while
+those files are unchanged); the project goes in as the wheel ``kedro package`` builds.
+Each task runs in a "worker" folder holding only the packaged configuration; the data
+the tasks pass on lives in a separate shared folder (``MNIST_DATA_ROOT``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tarfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from ..conftest import PROJECT_ROOT
+from ..project import copy_project, run_kedro
+
+pytestmark = pytest.mark.slow
+
+DAG_ID = "mnist-pipeline"
+DAG_FILE = "mnist_pipeline_airflow_dag.py"
+VENV = PROJECT_ROOT / ".airflow-venv"
+PINS = ("airflow/requirements.txt", "airflow/constraints.txt")
+
+
+@dataclass
+class Airflow:
+    """An Airflow installation with the project's DAG, and a worker folder to run it in."""
+
+    home: Path
+    worker: Path
+    shared_data: Path
+
+    def env(self) -> dict[str, str]:
+        return {
+            **os.environ,
+            "AIRFLOW_HOME": str(self.home),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "MLFLOW_TRACKING_URI": f"sqlite:///{self.worker / 'mlflow.db'}",
+            "MNIST_DATA_ROOT": str(self.shared_data),
+            "KEDRO_DISABLE_TELEMETRY": "1",
+            "COLUMNS": "200",
+        }
+
+    def run(self, *args: str, timeout: float = 900) -> subprocess.CompletedProcess:
+        """``airflow <args>`` in the worker folder; output captured."""
+        return subprocess.run(
+            [str(VENV / "bin" / "airflow"), *args],
+            cwd=self.worker,
+            env=self.env(),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+
+
+def _pins_digest() -> str:
+    return hashlib.sha256(b"".join((PROJECT_ROOT / p).read_bytes() for p in PINS)).hexdigest()
+
+
+def _pip(*args: str) -> None:
+    subprocess.run([str(VENV / "bin" / "pip"), "install", "-q", *args], check=True, timeout=1800)
+
+
+def _ensure_airflow_venv(wheel: Path) -> None:
+    """The README's install; the environment is reused while the pins are unchanged, and
+    the project's wheel is always reinstalled."""
+    stamp = VENV / "pins.sha256"
+    if not (stamp.is_file() and stamp.read_text() == _pins_digest()):
+        shutil.rmtree(VENV, ignore_errors=True)
+        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
+        _pip("-c", str(PROJECT_ROOT / PINS[1]), "-r", str(PROJECT_ROOT / PINS[0]), str(wheel))
+        stamp.write_text(_pins_digest())
+    _pip("--no-deps", "--force-reinstall", str(wheel))
+
+
+@pytest.fixture(scope="module")
+def airflow(tmp_path_factory, real_mnist_dir) -> Airflow:
+    """Airflow installed as the README says, its database made, the DAG in its folder."""
+    root = tmp_path_factory.mktemp("airflow")
+    project = copy_project(root / "project")
+    for name in ("README.md", "airflow", "airflow_dags"):
+        source = PROJECT_ROOT / name
+        (shutil.copytree if source.is_dir() else shutil.copy)(source, project / name)
+    packaged = run_kedro(project, "package")
+    assert packaged.returncode == 0, packaged.stdout + packaged.stderr
+    (wheel,) = (project / "dist").glob("mnist_pipeline-*.whl")
+    _ensure_airflow_venv(wheel)
+
+    setup = Airflow(root / "airflow-home", root / "worker", root / "shared-data")
+    (setup.home / "dags").mkdir(parents=True)
+    shutil.copy(project / "airflow_dags" / DAG_FILE, setup.home / "dags" / DAG_FILE)
+    setup.worker.mkdir()
+    with tarfile.open(project / "dist" / "conf-mnist_pipeline.tar.gz") as archive:
+        archive.extractall(setup.worker, filter="data")
+    (setup.shared_data / "01_raw").mkdir(parents=True)
+    for source in real_mnist_dir.glob("*-ubyte.gz"):
+        shutil.copy(source, setup.shared_data / "01_raw" / source.name)
+    for command in (("db", "migrate"), ("dags", "reserialize")):
+        result = setup.run(*command)
+        assert result.returncode == 0, result.stdout + result.stderr
+    return setup
+
+
+def _set_training(worker: Path, steps: int, eval_every: int) -> None:
+    parameters = worker / "conf" / "base" / "parameters_train.yml"
+    text = re.sub(r"(?m)^  steps: \d+", f"  steps: {steps}", parameters.read_text())
+    text = re.sub(r"(?m)^  eval_every: \d+", f"  eval_every: {eval_every}", text)
+    parameters.write_text(text)
+
+
+def test_the_committed_dag_is_what_kedro_airflow_generates(tmp_path):
+    project = copy_project(tmp_path / "project")
+    shutil.copytree(PROJECT_ROOT / "airflow", project / "airflow")
+    result = subprocess.run(
+        [sys.executable, "-m", "kedro", *README_CREATE_COMMAND],
+        cwd=project,
+        env={
+            **os.environ,
+            "KEDRO_DISABLE_TELEMETRY": "1",
+            "MLFLOW_TRACKING_URI": f"sqlite:///{project / 'mlflow.db'}",
+        },
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    generated = (project / "airflow_dags" / DAG_FILE).read_text()
+    assert generated == (PROJECT_ROOT / "airflow_dags" / DAG_FILE).read_text()
+    assert f"`kedro {' '.join(README_CREATE_COMMAND)}`" in (PROJECT_ROOT / "README.md").read_text()
+
+
+#: How the README generates the DAG (``kedro airflow create ...``).
+README_CREATE_COMMAND = (
+    "airflow",
+    "create",
+    "--env",
+    "airflow",
+    "--group-by",
+    "namespace",
+    "--jinja-file",
+    "airflow/dag_template.j2",
+)
+
+
+def test_airflow_lists_the_dag_with_its_four_stage_tasks_and_no_import_errors(airflow):
+    listed = airflow.run("dags", "list")
+    assert listed.returncode == 0 and DAG_ID in listed.stdout, listed.stdout + listed.stderr
+    errors = airflow.run("dags", "list-import-errors")
+    assert "No data found" in errors.stdout + errors.stderr, errors.stdout + errors.stderr
+    tasks = airflow.run("tasks", "list", DAG_ID)
+    assert tasks.stdout.split() == ["evaluate", "ingest", "preprocess", "train"], tasks.stdout
+
+
+def test_dags_test_runs_every_stage_to_success_and_one_story_in_mlflow(airflow):
+    import mlflow
+
+    _set_training(airflow.worker, steps=500, eval_every=250)
+    result = airflow.run("dags", "test", DAG_ID)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-5000:]
+    assert "state=success" in output and "DagRun Finished" in output, output[-5000:]
+    for task in ("ingest", "preprocess", "train", "evaluate"):
+        assert re.search(rf"end task task_id={task}\b", output), task
+
+    store = f"sqlite:///{airflow.worker / 'mlflow.db'}"
+    client = mlflow.MlflowClient(tracking_uri=store, registry_uri=store)
+    experiment = client.get_experiment_by_name("mnist_pipeline")
+    runs = client.search_runs([experiment.experiment_id])
+    by_task = {run.data.tags.get("airflow.task_id"): run for run in runs}
+    assert set(by_task) == {"ingest", "preprocess", "train", "evaluate"}
+    (dag_run_id,) = {run.data.tags["airflow.dag_run_id"] for run in runs}
+    together = client.search_runs(
+        [experiment.experiment_id], f"tags.\"airflow.dag_run_id\" = '{dag_run_id}'"
+    )
+    assert len(together) == 4 and all(run.info.status == "FINISHED" for run in together)
+
+    train = by_task["train"]
+    history = client.get_metric_history(train.info.run_id, "val_accuracy")
+    assert [m.step for m in history] == [0, 250, 500]
+    assert train.data.metrics["test_accuracy"] > 0.9
+    top_level = {item.path for item in client.list_artifacts(train.info.run_id)}
+    assert "checkpoint" in top_level
+    (version,) = client.search_model_versions("name='mnist_mlp'")
+    assert version.run_id == train.info.run_id
+    assert client.get_model_version_by_alias("mnist_mlp", "champion").version == version.version
+    evaluate = by_task["evaluate"]
+    assert evaluate.data.tags["training_run_id"] == train.info.run_id
+    assert evaluate.data.metrics["evaluation_test_accuracy"] == pytest.approx(
+        train.data.metrics["test_accuracy"], abs=1e-6
+    )
+    assert (airflow.shared_data / "08_reporting" / "training_history.csv").is_file()
+
+
+def test_a_train_task_killed_mid_way_resumes_from_its_checkpoint_when_retried(airflow):
+    _set_training(airflow.worker, steps=4000, eval_every=250)
+    index = airflow.shared_data / "06_models" / "resume_checkpoints" / "checkpoint"
+    shutil.rmtree(index.parent, ignore_errors=True)
+    command = [str(VENV / "bin" / "airflow"), "tasks", "test", DAG_ID, "train"]
+    task = subprocess.Popen(
+        command,
+        cwd=airflow.worker,
+        env=airflow.env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 600
+        while not index.is_file() and task.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert index.is_file(), "the train task wrote no checkpoint"
+    finally:
+        os.killpg(task.pid, signal.SIGKILL)
+        task.wait()
+
+    retried = airflow.run("tasks", "test", DAG_ID, "train")
+    output = retried.stdout + retried.stderr
+    assert retried.returncode == 0, output[-5000:]
+    assert re.search(r"Resuming training from step [1-9]\d*", output), output[-5000:]
+    assert not index.parent.exists()  # removed once training completed
