@@ -16,6 +16,11 @@ the initial weights and the shuffles; the reference draws them from the same see
 sources). One seed's test accuracy moves by about +-0.001 with any change in float
 rounding, so the accuracies are compared as a mean over the seeds, pair by pair.
 
+With ``--model lenet5``, the project's LeNet-5 (``train.model: lenet5`` and its settings)
+runs beside the same network written plainly in Keras (``keras-lenet5``: layers, L2 on the
+dense kernels, dropout, ``model.fit`` with the same batches per step, SGD at the same
+decayed rate, Keras' own moving average of the weights), and the ratio is to that.
+
 Mode ``kedro-run`` times the whole ``kedro run`` from a cold start (a new process; the raw
 files already in ``data/01_raw/``) and its peak resident memory.
 
@@ -25,6 +30,7 @@ Run from the project root after ``kedro run --pipeline=ingest,preprocess`` (or a
     python benchmarks/train_speed.py --steps 2000 --repeats 2
     python benchmarks/train_speed.py --seeds 0 0 0     # the same seed every time
     python benchmarks/train_speed.py --implementations fused reference
+    python benchmarks/train_speed.py --model lenet5 --steps 6000
     python benchmarks/train_speed.py --mode kedro-run --repeats 3
 """
 
@@ -49,6 +55,62 @@ def _peak_rss_mb() -> float:
 
 
 SEED_LOOP = "seed-tf1"
+KERAS_LENET5 = "keras-lenet5"
+
+
+def _keras_lenet5(data: dict, config) -> tuple[float, float]:
+    """The book's LeNet-5 in plain Keras, trained with ``model.fit``: (seconds, test accuracy)."""
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(config.seed)
+    dense_l2 = keras.regularizers.L2(config.regularization_rate / 2)  # Keras: l2 * sum(w^2)
+    model = keras.Sequential(
+        [
+            keras.Input((784,)),
+            keras.layers.Reshape((28, 28, 1)),
+            keras.layers.Conv2D(
+                config.conv1_filters, config.kernel_size, padding="same", activation="relu"
+            ),
+            keras.layers.MaxPooling2D(2, padding="same"),
+            keras.layers.Conv2D(
+                config.conv2_filters, config.kernel_size, padding="same", activation="relu"
+            ),
+            keras.layers.MaxPooling2D(2, padding="same"),
+            keras.layers.Flatten(),
+            keras.layers.Dense(config.fc_units, activation="relu", kernel_regularizer=dense_l2),
+            keras.layers.Dropout(config.dropout_rate),
+            keras.layers.Dense(10, kernel_regularizer=dense_l2),
+        ]
+    )
+    schedule = keras.optimizers.schedules.ExponentialDecay(
+        config.learning_rate_base,
+        config.decay_steps or len(data["x_train"]),
+        config.learning_rate_decay,
+        staircase=config.staircase,
+    )
+    optimizer = keras.optimizers.SGD(
+        schedule, use_ema=True, ema_momentum=config.moving_average_decay
+    )
+    model.compile(
+        optimizer,
+        keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+    )
+    labels = np.argmax(data["y_train"], axis=1)
+    batches = (
+        tf.data.Dataset.from_tensor_slices((data["x_train"], labels))
+        .shuffle(len(labels), seed=config.seed, reshuffle_each_iteration=True)
+        .repeat()
+        .batch(config.batch_size)
+    )
+    start = time.perf_counter()
+    model.fit(batches, epochs=1, steps_per_epoch=config.steps, verbose=0)
+    _, accuracy = model.evaluate(
+        data["x_test"], np.argmax(data["y_test"], axis=1), batch_size=1000, verbose=0
+    )
+    return time.perf_counter() - start, float(accuracy)
 
 
 def _child(implementation: str, steps: int, seed: int) -> None:
@@ -64,7 +126,13 @@ def _child(implementation: str, steps: int, seed: int) -> None:
     }
     params = yaml.safe_load((PROJECT_ROOT / "conf/base/parameters_train.yml").read_text())["train"]
     overrides = {"steps": steps, "seed": seed}
-    if implementation != SEED_LOOP:
+    if implementation in ("lenet5", KERAS_LENET5):
+        overrides = {
+            "model": "lenet5",
+            "seed": seed,
+            "lenet5": {**params["lenet5"], "steps": steps},
+        }
+    elif implementation != SEED_LOOP:
         overrides["implementation"] = implementation
     config = TrainingConfig.from_params({**params, **overrides})
     quiet = lambda *args, **kwargs: None  # noqa: E731
@@ -73,6 +141,8 @@ def _child(implementation: str, steps: int, seed: int) -> None:
 
         result = train_reference(**data, config=config, log=quiet)
         seconds, accuracy = result["seconds"], result["test_accuracy"]
+    elif implementation == KERAS_LENET5:
+        seconds, accuracy = _keras_lenet5(data, config)
     else:
         import tensorflow  # noqa: F401 (import cost excluded, as for the reference)
 
@@ -121,10 +191,12 @@ def _summary(name: str, runs: list[dict], steps: int | None) -> str:
     return "  ".join(parts)
 
 
-def benchmark_training(steps: int, seeds: list[int], implementations: list[str]) -> None:
-    """Alternate the seed's loop and each implementation, once per seed; print figures
-    and each implementation's ratios to the seed's loop."""
-    names = [SEED_LOOP, *implementations]
+def benchmark_training(
+    steps: int, seeds: list[int], implementations: list[str], reference: str = SEED_LOOP
+) -> None:
+    """Alternate the reference (the seed's loop, or plain Keras for LeNet-5) and each
+    implementation, once per seed; print figures and each one's ratios to the reference."""
+    names = [reference, *implementations]
     runs: dict[str, list[dict]] = {name: [] for name in names}
     for repeat, seed in enumerate(seeds):
         for name in names:
@@ -141,20 +213,20 @@ def benchmark_training(steps: int, seeds: list[int], implementations: list[str])
     )
     for name, results in runs.items():
         print(_summary(name, results, steps))
-    seed_loop = [r["seconds"] for r in runs[SEED_LOOP]]
+    seed_loop = [r["seconds"] for r in runs[reference]]
     for name in implementations:
         project = [r["seconds"] for r in runs[name]]
         median_ratio = statistics.median(project) / statistics.median(seed_loop)
         print(
-            f"ratio {name}/{SEED_LOOP}: median {median_ratio:.3f}"
+            f"ratio {name}/{reference}: median {median_ratio:.3f}"
             f"  min {min(project) / min(seed_loop):.3f}"
         )
         gain = [
             p["test_accuracy"] - r["test_accuracy"]
-            for p, r in zip(runs[name], runs[SEED_LOOP], strict=True)
+            for p, r in zip(runs[name], runs[reference], strict=True)
         ]
         print(
-            f"test accuracy {name} - {SEED_LOOP}, same seed: mean {statistics.mean(gain):+.4f} "
+            f"test accuracy {name} - {reference}, same seed: mean {statistics.mean(gain):+.4f} "
             f"({', '.join(f'{g:+.4f}' for g in gain)})"
         )
 
@@ -208,12 +280,22 @@ def main() -> None:
         help="the project's step implementations to time (train.implementation)",
     )
     parser.add_argument(
-        "--child", choices=[SEED_LOOP, "fused", "reference"], help=argparse.SUPPRESS
+        "--model",
+        choices=["mlp", "lenet5"],
+        default="mlp",
+        help="lenet5: the project's LeNet-5 against the same network in plain Keras",
+    )
+    parser.add_argument(
+        "--child",
+        choices=[SEED_LOOP, "fused", "reference", "lenet5", KERAS_LENET5],
+        help=argparse.SUPPRESS,
     )
     args = parser.parse_args()
     seeds = args.seeds if args.seeds else list(range(args.repeats))
     if args.child:
         _child(args.child, args.steps, seeds[0])
+    elif args.mode == "training" and args.model == "lenet5":
+        benchmark_training(args.steps, seeds, ["lenet5"], reference=KERAS_LENET5)
     elif args.mode == "training":
         benchmark_training(args.steps, seeds, args.implementations)
     else:

@@ -28,6 +28,7 @@ pytestmark = pytest.mark.slow
 PACKAGE = PROJECT_ROOT / "src" / "mnist_pipeline"
 MLP_TESTS = "tests/training/test_mlp.py"
 REFERENCE_TESTS = "tests/training/test_reference_step.py"
+LENET5_TESTS = "tests/training/test_lenet5.py"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,6 +43,30 @@ class Mutation:
 
 
 MUTATIONS = (
+    Mutation(
+        "LeNet-5's L2 on the convolution weights instead of the fully connected ones",
+        "training/lenet5.py",
+        "fc1_weights, fc2_weights = model.variables_[4], model.variables_[6]",
+        "fc1_weights, fc2_weights = model.variables_[0], model.variables_[2]",
+        (
+            f"{LENET5_TESTS}::test_l2_is_on_the_fully_connected_weights_only",
+            f"{LENET5_TESTS}::test_one_step_matches_keras_layers_with_the_same_weights_and_numpy_updates",
+        ),
+    ),
+    Mutation(
+        "LeNet-5 validated with the raw weights instead of the averages",
+        "training/lenet5.py",
+        "predictions = tf.argmax(logits(x, self.shadows), axis=1, output_type=tf.int32)",
+        "predictions = tf.argmax(logits(x, self.variables_), axis=1, output_type=tf.int32)",
+        (f"{LENET5_TESTS}::test_accuracy_and_the_saved_model_use_the_averaged_weights",),
+    ),
+    Mutation(
+        "LeNet-5's saved model with the raw weights instead of the averages",
+        "training/lenet5.py",
+        "model.set_weights([state[SHADOW_PREFIX + name] for name in VARIABLE_NAMES])",
+        "model.set_weights([state[name] for name in VARIABLE_NAMES])",
+        (f"{LENET5_TESTS}::test_accuracy_and_the_saved_model_use_the_averaged_weights",),
+    ),
     Mutation(
         "validation and test accuracy with the raw weights instead of the averages",
         "training/mlp.py",

@@ -29,8 +29,9 @@ def test_a_worse_version_does_not():
 class _Registry:
     """An in-memory stand-in for the MLflow registry calls that the promotion makes."""
 
-    def __init__(self, accuracies: dict[str, float]) -> None:
+    def __init__(self, accuracies: dict[str, float], models: dict[str, str] | None = None) -> None:
         self.accuracies = accuracies  # run id -> val_accuracy; version i has run "run-i"
+        self.models = models or {}  # run id -> train.model (absent: a run from before it)
         self.tags = {run.removeprefix("run-"): {} for run in accuracies}
         self.alias: str | None = None
         self.stale_alias_reads = 0  # reads that miss an alias set meanwhile by another run
@@ -46,8 +47,9 @@ class _Registry:
         ]
 
     def get_run(self, run_id: str) -> SimpleNamespace:
+        params = {"train.model": self.models[run_id]} if run_id in self.models else {}
         return SimpleNamespace(
-            data=SimpleNamespace(metrics={"val_accuracy": self.accuracies[run_id]})
+            data=SimpleNamespace(metrics={"val_accuracy": self.accuracies[run_id]}, params=params)
         )
 
     def get_model_version_by_alias(self, name: str, alias: str) -> SimpleNamespace:
@@ -83,3 +85,13 @@ def test_runs_finishing_together_leave_the_alias_on_the_best_version():
             "(val_accuracy 0.9800), registered at the same time, took the alias"
         )
     )
+
+
+def test_a_better_lenet5_takes_the_alias_from_the_mlp_and_the_tags_say_which_is_which():
+    registry = _Registry({"run-1": 0.984, "run-2": 0.992}, models={"run-2": "lenet5"})
+    first = promote_if_better(registry, "run-1")
+    second = promote_if_better(registry, "run-2")
+    assert registry.alias == "2" and second["champion"]
+    assert (first["architecture"], second["architecture"]) == ("mlp", "lenet5")
+    assert registry.tags["1"]["architecture"] == "mlp"
+    assert registry.tags["2"]["architecture"] == "lenet5"

@@ -112,9 +112,12 @@ def promote_if_better(client, run_id: str) -> dict[str, Any]:
     if not versions:
         raise LookupError(f"run {run_id} registered no version of {REGISTERED_MODEL_NAME}")
     version = max(versions, key=lambda v: int(v.version)).version
-    accuracy = float(client.get_run(run_id).data.metrics[DECIDING_METRIC])
+    run = client.get_run(run_id)
+    accuracy = float(run.data.metrics[DECIDING_METRIC])
+    architecture = run.data.params.get("train.model", "mlp")  # runs before LeNet-5: the MLP
     decision = decide_promotion(version, accuracy, _current_champion(client))
     for key, value in {
+        "architecture": architecture,
         DECIDING_METRIC: f"{accuracy:.6f}",
         "promoted": str(decision.promote).lower(),
         "promotion": decision.reason,
@@ -139,6 +142,7 @@ def promote_if_better(client, run_id: str) -> dict[str, Any]:
         "version": int(version),
         "model_uri": registered_model_uri(version),
         "training_run_id": run_id,
+        "architecture": architecture,
         DECIDING_METRIC: accuracy,
         "champion": is_champion,
         "promotion": reason,

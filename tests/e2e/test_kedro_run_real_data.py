@@ -135,3 +135,44 @@ def test_bad_parameters_stop_the_run_before_any_data_is_read(project, override, 
     assert "Traceback" not in result.stdout + result.stderr
     assert "Loading data from" not in result.stdout + result.stderr
     assert len(mlflow_store(project)[1]) == runs_before  # no MLflow run was opened
+
+
+def test_short_lenet5_training_is_evaluated_registered_and_answers_raw_images(project):
+    import mlflow
+
+    result = run_kedro(
+        project,
+        "run",
+        "--pipeline=train",
+        "--params=train.model=lenet5,train.lenet5.steps=300,train.eval_every=150",
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    client, runs = mlflow_store(project)
+    train_run = runs[0]
+    assert train_run.data.params["train.model"] == "lenet5"
+    assert train_run.data.params["train.lenet5.steps"] == "300"
+    history = client.get_metric_history(train_run.info.run_id, "val_accuracy")
+    assert [m.step for m in history] == [0, 150, 300]
+    assert train_run.data.metrics["test_accuracy"] > 0.9
+    (version,) = client.search_model_versions(f"run_id = '{train_run.info.run_id}'")
+    assert client.get_model_version("mnist_mlp", version.version).tags["architecture"] == "lenet5"
+
+    evaluated = run_kedro(project, "run", "--pipeline=evaluate")
+    assert evaluated.returncode == 0, evaluated.stderr[-3000:]
+    evaluation = mlflow_store(project)[1][0]
+    assert evaluation.data.tags["training_run_id"] == train_run.info.run_id
+    assert evaluation.data.metrics["evaluation_test_accuracy"] == pytest.approx(
+        train_run.data.metrics["test_accuracy"], abs=1e-6
+    )
+
+    # The registered model, as served: raw 0..255 pixels in, digits and probabilities out.
+    mlflow.set_tracking_uri(f"sqlite:///{project / 'mlflow.db'}")
+    try:
+        model = mlflow.pyfunc.load_model(f"models:/mnist_mlp/{version.version}")
+    finally:
+        mlflow.set_tracking_uri(None)
+    images = np.load(project / "data" / "02_intermediate" / "test_images.npy")[:200]
+    labels = np.load(project / "data" / "02_intermediate" / "test_labels.npy")[:200]
+    predictions = model.predict(images.astype(np.float64))
+    assert list(predictions.columns[:2]) == ["digit", "probability"]
+    assert (predictions["digit"].to_numpy() == labels).mean() > 0.9

@@ -4,6 +4,8 @@ Read in this order:
 
 - ``reference_step``: the seed's step (loss, SGD, moving averages) in plain TensorFlow 2;
 - ``mlp``: the network's variables, their averages, accuracy with the averages;
+- ``lenet5``: the book's convolutional network and its step, the same machinery
+  (``train.model: lenet5``);
 - ``schedules`` and ``batches``: the learning rate, the moving-average decay and the
   seeded batches of every step (NumPy);
 - ``loop``: drives either step to the evaluation points, logs progress, checkpoints;

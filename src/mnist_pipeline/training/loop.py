@@ -15,6 +15,7 @@ from .batches import EpochShuffler
 from .checkpoints import ResumeCheckpoints, Resumed, training_fingerprint
 from .config import TrainingConfig
 from .fused_steps import FusedTrainer, TrainingInputs
+from .lenet5 import AveragedLeNet5, LeNet5Trainer
 from .mlp import AveragedMLP
 from .reference_step import ReferenceTrainer
 from .schedules import ema_decays, learning_rates
@@ -48,15 +49,25 @@ def _class_ids(one_hot: np.ndarray) -> tf.Tensor:
     return tf.constant(np.argmax(one_hot, axis=1).astype(np.int32))
 
 
+def _model(config: TrainingConfig, num_inputs: int, num_classes: int):
+    """The network ``config.model`` names, initialised."""
+    if config.model == "lenet5":
+        return AveragedLeNet5(num_inputs, num_classes, config)
+    return AveragedMLP(num_inputs, num_classes, config)
+
+
 def _trainer(
     config: TrainingConfig,
-    model: AveragedMLP,
+    model: AveragedMLP | AveragedLeNet5,
     x_train: np.ndarray,
     y_train: np.ndarray,
     shards: int,
-) -> FusedTrainer | ReferenceTrainer:
-    """The computation of the training step that ``config.implementation`` names."""
+) -> FusedTrainer | ReferenceTrainer | LeNet5Trainer:
+    """The computation of the training step: LeNet-5's, or the MLP's that
+    ``config.implementation`` names."""
     class_ids = np.argmax(y_train, axis=1)
+    if config.model == "lenet5":
+        return LeNet5Trainer(model, x_train, class_ids)
     if config.implementation == "reference":
         return ReferenceTrainer(model, x_train, class_ids)
     return FusedTrainer(model, TrainingInputs.from_arrays(x_train, class_ids), shards)
@@ -91,7 +102,7 @@ def train(
     checkpoints: ResumeCheckpoints | None = None,
     log_metrics: Callable[[int, Mapping[str, float]], None] | None = None,
 ) -> TrainingResult:
-    """Train the averaged MLP as the seed does and return its final state and history.
+    """Train the averaged network as the seed does and return its final state and history.
 
     ``y_*`` are one-hot. The learning rate decays over ``config.decay_steps`` steps, or
     over the number of training examples when that is ``None`` (the seed's choice).
@@ -105,12 +116,13 @@ def train(
     known (the rows restored from a checkpoint first), so a tracker shows the curve grow.
     """
     config.check_against_data(len(x_train))
-    # The fused step runs one shard of hidden units per core on single-threaded ops
-    # (:mod:`.threads`), set before TensorFlow's first op; the reference step leaves
-    # TensorFlow's thread pools as they are, and evaluates in one part.
-    shards = configure_for_shards(config.hidden_units) if config.implementation == "fused" else 1
+    # The MLP's fused step runs one shard of hidden units per core on single-threaded ops
+    # (:mod:`.threads`), set before TensorFlow's first op; the other steps leave
+    # TensorFlow's thread pools as they are, and evaluate in one part.
+    fused = config.model == "mlp" and config.implementation == "fused"
+    shards = configure_for_shards(config.hidden_units) if fused else 1
     tf.config.experimental.enable_op_determinism()
-    model = AveragedMLP(x_train.shape[1], y_train.shape[1], config)
+    model = _model(config, x_train.shape[1], y_train.shape[1])
     trainer = _trainer(config, model, x_train, y_train, shards)
     shuffler = EpochShuffler(len(x_train), config.batch_size, config.seed)
     decay_steps = config.decay_steps or len(x_train)

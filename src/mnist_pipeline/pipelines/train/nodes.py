@@ -27,7 +27,8 @@ def train_averaged_mlp(
     log_metrics: Callable[[int, Mapping[str, float]], None],
     parameters: dict[str, Any],
 ) -> tuple[dict[str, np.ndarray], pd.DataFrame, float, dict[str, str]]:
-    """Train the seed's MLP with SGD, decay, L2 and a moving average of the weights.
+    """Train the seed's MLP (or LeNet-5, ``model: lenet5``) with SGD, decay, L2 and a moving
+    average of the weights.
 
     ``checkpoints`` (from the catalog) is where training checkpoints itself at every
     evaluation step, and whence an interrupted run resumes; ``log_metrics`` (also from
@@ -55,8 +56,11 @@ def build_averaged_model(checkpoint: dict[str, np.ndarray]) -> Any:
     """A Keras model (pixels in, logits out) with the checkpoint's averaged weights.
 
     These are the weights the seed validates and tests with, so this is the model that is
-    evaluated, and served inside the inference pipeline.
+    evaluated, and served inside the inference pipeline. The checkpoint's variables say
+    which network it is (the MLP's or LeNet-5's).
     """
-    from mnist_pipeline.training.mlp import averaged_keras_model  # noqa: PLC0415
+    from mnist_pipeline.training import lenet5, mlp  # noqa: PLC0415
 
-    return averaged_keras_model(checkpoint)
+    if lenet5.SHADOW_PREFIX + lenet5.VARIABLE_NAMES[0] in checkpoint:
+        return lenet5.averaged_keras_lenet5(checkpoint)
+    return mlp.averaged_keras_model(checkpoint)

@@ -1,0 +1,224 @@
+"""The book's LeNet-5 (the seed's promised convolutional network), trained as the MLP is.
+
+The network, on 28x28x1 images (the model-input rows reshaped; no second copy on disk):
+
+    conv1  = relu(conv2d(x, W_conv1 [5x5x1x32], SAME) + b_conv1)       # 28x28x32
+    pool1  = max_pool(conv1, 2x2, stride 2, SAME)                       # 14x14x32
+    conv2  = relu(conv2d(pool1, W_conv2 [5x5x32x64], SAME) + b_conv2)   # 14x14x64
+    pool2  = max_pool(conv2, 2x2, stride 2, SAME)                       # 7x7x64 -> 3136
+    fc1    = dropout(relu(pool2 @ W_fc1 [3136x512] + b_fc1), 0.5)       # training only
+    logits = fc1 @ W_fc2 [512x10] + b_fc2
+
+One step on a batch, at global step ``s``, exactly the MLP's machinery (:mod:`.reference_step`):
+
+    loss = mean(sparse_softmax_cross_entropy(labels, logits))
+           + regularization_rate * (l2_loss(W_fc1) + l2_loss(W_fc2))  # fully connected only
+    v  <- v - learning_rate(s) * d(loss)/dv                           # every variable: SGD
+    av <- av - (1 - ema_decay(s)) * (av - v)                          # its moving average
+
+Validation, test and the saved model use the averages and no dropout. The dropout mask
+of step ``s`` is drawn from ``(seed, s)``, so a resumed run draws the same masks as an
+uninterrupted one. Initialisation as the book's: weights truncated normal (stddev
+``init_stddev``), convolution biases 0, fully connected biases ``init_bias``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+
+from .config import TrainingConfig
+
+IMAGE_SIDE = 28
+#: The trainable variables, in the order of the network.
+VARIABLE_NAMES = (
+    "conv1_weights",
+    "conv1_biases",
+    "conv2_weights",
+    "conv2_biases",
+    "fc1_weights",
+    "fc1_biases",
+    "fc2_weights",
+    "fc2_biases",
+)
+SHADOW_PREFIX = "average_"
+STEP_NAME = "global_step"
+#: Rows evaluated at once: bounds the memory of the convolutions' activations.
+EVALUATION_ROWS = 2000
+
+
+def logits(x, variables, dropout_rate=0.0, dropout_seed=None) -> tf.Tensor:
+    """The network on flat rows ``x`` (N, 784); dropout on ``fc1`` when ``dropout_rate``."""
+    conv1_w, conv1_b, conv2_w, conv2_b, fc1_w, fc1_b, fc2_w, fc2_b = variables
+    images = tf.reshape(x, [-1, IMAGE_SIDE, IMAGE_SIDE, 1])
+    conv1 = tf.nn.relu(tf.nn.conv2d(images, conv1_w, strides=1, padding="SAME") + conv1_b)
+    pool1 = tf.nn.max_pool2d(conv1, ksize=2, strides=2, padding="SAME")
+    conv2 = tf.nn.relu(tf.nn.conv2d(pool1, conv2_w, strides=1, padding="SAME") + conv2_b)
+    pool2 = tf.nn.max_pool2d(conv2, ksize=2, strides=2, padding="SAME")
+    flat = tf.reshape(pool2, [tf.shape(pool2)[0], -1])
+    fc1 = tf.nn.relu(tf.matmul(flat, fc1_w) + fc1_b)
+    if dropout_rate > 0.0:
+        fc1 = tf.nn.experimental.stateless_dropout(fc1, rate=dropout_rate, seed=dropout_seed)
+    return tf.matmul(fc1, fc2_w) + fc2_b
+
+
+class AveragedLeNet5(tf.Module):
+    """LeNet-5's variables, their moving averages and the global step."""
+
+    def __init__(self, num_inputs: int, num_classes: int, config: TrainingConfig) -> None:
+        """Initialise as the book does, from ``config.seed``."""
+        super().__init__(name="averaged_lenet5")
+        if num_inputs != IMAGE_SIDE * IMAGE_SIDE:
+            raise ValueError(f"LeNet-5 takes {IMAGE_SIDE}x{IMAGE_SIDE} images, not {num_inputs}")
+        k, c1, c2, fc = (
+            config.kernel_size,
+            config.conv1_filters,
+            config.conv2_filters,
+            config.fc_units,
+        )
+        flat = (IMAGE_SIDE // 4) ** 2 * c2
+        shapes = {
+            "conv1_weights": [k, k, 1, c1],
+            "conv2_weights": [k, k, c1, c2],
+            "fc1_weights": [flat, fc],
+            "fc2_weights": [fc, num_classes],
+        }
+        initial = {}
+        for index, name in enumerate(VARIABLE_NAMES):
+            if name in shapes:
+                initial[name] = tf.random.stateless_truncated_normal(
+                    shapes[name], seed=[config.seed, index], stddev=config.init_stddev
+                )
+        initial["conv1_biases"] = tf.zeros([c1])
+        initial["conv2_biases"] = tf.zeros([c2])
+        initial["fc1_biases"] = tf.fill([fc], tf.constant(config.init_bias, tf.float32))
+        initial["fc2_biases"] = tf.fill([num_classes], tf.constant(config.init_bias, tf.float32))
+        self.variables_ = [tf.Variable(initial[name], name=name) for name in VARIABLE_NAMES]
+        self.shadows = [
+            tf.Variable(initial[name], name=SHADOW_PREFIX + name, trainable=False)
+            for name in VARIABLE_NAMES
+        ]
+        self.global_step = tf.Variable(0, dtype=tf.int64, name=STEP_NAME, trainable=False)
+        self.regularization_rate = float(config.regularization_rate)
+        self.dropout_rate = float(config.dropout_rate)
+        self.seed = int(config.seed)
+
+    def state(self) -> dict[str, np.ndarray]:
+        """All variables as ``{name: array}``: what a checkpoint holds."""
+        arrays = {name: v.numpy() for name, v in zip(VARIABLE_NAMES, self.variables_, strict=True)}
+        arrays.update(
+            {
+                SHADOW_PREFIX + n: s.numpy()
+                for n, s in zip(VARIABLE_NAMES, self.shadows, strict=True)
+            }
+        )
+        arrays[STEP_NAME] = np.asarray(self.global_step.numpy(), dtype=np.int64)
+        return arrays
+
+    @tf.function(reduce_retracing=True)
+    def _correct(self, x: tf.Tensor, labels: tf.Tensor) -> tf.Tensor:
+        predictions = tf.argmax(logits(x, self.shadows), axis=1, output_type=tf.int32)
+        return tf.reduce_sum(tf.cast(tf.equal(predictions, labels), tf.float32))
+
+    def averaged_accuracy(self, x: tf.Tensor, labels: tf.Tensor, chunks: int = 1) -> tf.Tensor:
+        """Accuracy of the averaged weights on ``x``, a bounded number of rows at a time."""
+        del chunks  # the MLP's parallel parts; here rows go in slices of EVALUATION_ROWS
+        count = int(x.shape[0])
+        correct = sum(
+            float(
+                self._correct(
+                    x[start : start + EVALUATION_ROWS], labels[start : start + EVALUATION_ROWS]
+                )
+            )
+            for start in range(0, count, EVALUATION_ROWS)
+        )
+        return tf.constant(correct / count, tf.float32)
+
+
+def mean_cross_entropy(model: AveragedLeNet5, x, labels, dropout_seed) -> tf.Tensor:
+    """The batch's mean softmax cross-entropy, with dropout as in training."""
+    return tf.reduce_mean(
+        tf.nn.sparse_softmax_cross_entropy_with_logits(
+            labels=labels,
+            logits=logits(x, model.variables_, model.dropout_rate, dropout_seed),
+        )
+    )
+
+
+def l2_penalty(model: AveragedLeNet5) -> tf.Tensor:
+    """``regularization_rate`` x ``l2_loss`` of the two fully connected weight matrices."""
+    fc1_weights, fc2_weights = model.variables_[4], model.variables_[6]
+    return model.regularization_rate * (tf.nn.l2_loss(fc1_weights) + tf.nn.l2_loss(fc2_weights))
+
+
+@tf.function
+def train_step(model, x, labels, learning_rate, ema_decay) -> tf.Tensor:
+    """One SGD step on the regularised loss, then the moving averages; the cross-entropy."""
+    dropout_seed = tf.stack([tf.constant(model.seed, tf.int64), model.global_step])
+    with tf.GradientTape() as tape:
+        cross_entropy = mean_cross_entropy(model, x, labels, dropout_seed)
+        loss = cross_entropy + l2_penalty(model)
+    gradients = tape.gradient(loss, model.variables_)
+    for variable, gradient in zip(model.variables_, gradients, strict=True):
+        variable.assign_sub(learning_rate * gradient)
+    for average, variable in zip(model.shadows, model.variables_, strict=True):
+        average.assign_sub((1.0 - ema_decay) * (average - variable))
+    model.global_step.assign_add(1)
+    return cross_entropy
+
+
+class LeNet5Trainer:
+    """Runs :func:`train_step` once per step, for the training loop (:mod:`.loop`)."""
+
+    def __init__(self, model: AveragedLeNet5, x: np.ndarray, labels: np.ndarray) -> None:
+        """Keep the training set (flat rows ``x``, class ids ``labels``) as tensors."""
+        self.model = model
+        self.x = tf.constant(x, tf.float32)
+        self.labels = tf.constant(labels, tf.int32)
+
+    def train_steps(
+        self, batch_indices: np.ndarray, learning_rates: np.ndarray, ema_decays: np.ndarray
+    ) -> float:
+        """Run ``len(batch_indices)`` steps; return the mean cross-entropy of their batches
+        plus the L2 penalty after the last one (as the MLP's trainers)."""
+        cross_entropies = [
+            train_step(
+                self.model,
+                tf.gather(self.x, rows),
+                tf.gather(self.labels, rows),
+                tf.constant(rate, tf.float32),
+                tf.constant(decay, tf.float32),
+            )
+            for rows, rate, decay in zip(batch_indices, learning_rates, ema_decays, strict=True)
+        ]
+        return float(tf.reduce_mean(cross_entropies)) + float(l2_penalty(self.model))
+
+
+def averaged_keras_lenet5(state: dict[str, np.ndarray]):
+    """A Keras model (flat pixels in, logits out) carrying the averaged weights of ``state``."""
+    import keras  # noqa: PLC0415
+
+    conv1 = state[SHADOW_PREFIX + "conv1_weights"]
+    conv2 = state[SHADOW_PREFIX + "conv2_weights"]
+    fc1 = state[SHADOW_PREFIX + "fc1_weights"]
+    fc2 = state[SHADOW_PREFIX + "fc2_weights"]
+    model = keras.Sequential(
+        [
+            keras.Input(shape=(IMAGE_SIDE * IMAGE_SIDE,), name="pixels"),
+            keras.layers.Reshape((IMAGE_SIDE, IMAGE_SIDE, 1), name="image"),
+            keras.layers.Conv2D(
+                conv1.shape[3], conv1.shape[0], padding="same", activation="relu", name="conv1"
+            ),
+            keras.layers.MaxPooling2D(2, padding="same", name="pool1"),
+            keras.layers.Conv2D(
+                conv2.shape[3], conv2.shape[0], padding="same", activation="relu", name="conv2"
+            ),
+            keras.layers.MaxPooling2D(2, padding="same", name="pool2"),
+            keras.layers.Flatten(name="flat"),
+            keras.layers.Dense(fc1.shape[1], activation="relu", name="fc1"),
+            keras.layers.Dense(fc2.shape[1], name="logits"),
+        ],
+        name="mnist_lenet5_averaged",
+    )
+    model.set_weights([state[SHADOW_PREFIX + name] for name in VARIABLE_NAMES])
+    return model
