@@ -29,9 +29,15 @@ def test_a_worse_version_does_not():
 class _Registry:
     """An in-memory stand-in for the MLflow registry calls that the promotion makes."""
 
-    def __init__(self, accuracies: dict[str, float], models: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        accuracies: dict[str, float],
+        models: dict[str, str] | None = None,
+        precisions: dict[str, str] | None = None,
+    ) -> None:
         self.accuracies = accuracies  # run id -> val_accuracy; version i has run "run-i"
         self.models = models or {}  # run id -> train.model (absent: a run from before it)
+        self.precisions = precisions or {}  # run id -> train.precision (likewise)
         self.tags = {run.removeprefix("run-"): {} for run in accuracies}
         self.alias: str | None = None
         self.stale_alias_reads = 0  # reads that miss an alias set meanwhile by another run
@@ -48,6 +54,8 @@ class _Registry:
 
     def get_run(self, run_id: str) -> SimpleNamespace:
         params = {"train.model": self.models[run_id]} if run_id in self.models else {}
+        if run_id in self.precisions:
+            params["train.precision"] = self.precisions[run_id]
         return SimpleNamespace(
             data=SimpleNamespace(metrics={"val_accuracy": self.accuracies[run_id]}, params=params)
         )
@@ -95,3 +103,12 @@ def test_a_better_lenet5_takes_the_alias_from_the_mlp_and_the_tags_say_which_is_
     assert (first["architecture"], second["architecture"]) == ("mlp", "lenet5")
     assert registry.tags["1"]["architecture"] == "mlp"
     assert registry.tags["2"]["architecture"] == "lenet5"
+
+
+def test_the_version_tags_say_the_precision_it_was_trained_in():
+    registry = _Registry({"run-1": 0.98, "run-2": 0.99}, precisions={"run-2": "mixed_bfloat16"})
+    promote_if_better(registry, "run-1")
+    outcome = promote_if_better(registry, "run-2")
+    assert outcome["precision"] == "mixed_bfloat16"
+    assert registry.tags["1"]["precision"] == "float32"
+    assert registry.tags["2"]["precision"] == "mixed_bfloat16"

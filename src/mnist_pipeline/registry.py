@@ -114,10 +114,14 @@ def promote_if_better(client, run_id: str) -> dict[str, Any]:
     version = max(versions, key=lambda v: int(v.version)).version
     run = client.get_run(run_id)
     accuracy = float(run.data.metrics[DECIDING_METRIC])
-    architecture = run.data.params.get("train.model", "mlp")  # runs before LeNet-5: the MLP
+    # What was trained, for the version's tags (runs from before these settings: the MLP,
+    # in float32).
+    architecture = run.data.params.get("train.model", "mlp")
+    precision = run.data.params.get("train.precision", "float32")
     decision = decide_promotion(version, accuracy, _current_champion(client))
     for key, value in {
         "architecture": architecture,
+        "precision": precision,
         DECIDING_METRIC: f"{accuracy:.6f}",
         "promoted": str(decision.promote).lower(),
         "promotion": decision.reason,
@@ -143,6 +147,7 @@ def promote_if_better(client, run_id: str) -> dict[str, Any]:
         "model_uri": registered_model_uri(version),
         "training_run_id": run_id,
         "architecture": architecture,
+        "precision": precision,
         DECIDING_METRIC: accuracy,
         "champion": is_champion,
         "promotion": reason,

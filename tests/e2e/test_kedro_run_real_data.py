@@ -137,25 +137,32 @@ def test_bad_parameters_stop_the_run_before_any_data_is_read(project, override, 
     assert len(mlflow_store(project)[1]) == runs_before  # no MLflow run was opened
 
 
-def test_short_lenet5_training_is_evaluated_registered_and_answers_raw_images(project):
+@pytest.mark.parametrize(
+    ("model", "precision", "steps"),
+    [("lenet5", "float32", "train.lenet5.steps=300"), ("mlp", "mixed_bfloat16", "train.steps=300")],
+)
+def test_short_training_is_evaluated_registered_and_answers_raw_images(
+    project, model, precision, steps
+):
     import mlflow
 
     result = run_kedro(
         project,
         "run",
         "--pipeline=train",
-        "--params=train.model=lenet5,train.lenet5.steps=300,train.eval_every=150",
+        f"--params=train.model={model},train.precision={precision},{steps},train.eval_every=150",
     )
     assert result.returncode == 0, result.stderr[-3000:]
     client, runs = mlflow_store(project)
     train_run = runs[0]
-    assert train_run.data.params["train.model"] == "lenet5"
-    assert train_run.data.params["train.lenet5.steps"] == "300"
+    assert train_run.data.params["train.model"] == model
+    assert train_run.data.params["train.precision"] == precision
     history = client.get_metric_history(train_run.info.run_id, "val_accuracy")
     assert [m.step for m in history] == [0, 150, 300]
     assert train_run.data.metrics["test_accuracy"] > 0.9
     (version,) = client.search_model_versions(f"run_id = '{train_run.info.run_id}'")
-    assert client.get_model_version("mnist_mlp", version.version).tags["architecture"] == "lenet5"
+    tags = client.get_model_version("mnist_mlp", version.version).tags
+    assert (tags["architecture"], tags["precision"]) == (model, precision)
 
     evaluated = run_kedro(project, "run", "--pipeline=evaluate")
     assert evaluated.returncode == 0, evaluated.stderr[-3000:]

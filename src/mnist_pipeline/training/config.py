@@ -17,12 +17,14 @@ from mnist_pipeline.parameter_checks import (
     whole,
 )
 
-__all__ = ["IMPLEMENTATIONS", "MODELS", "ParameterError", "TrainingConfig"]
+__all__ = ["IMPLEMENTATIONS", "MODELS", "PRECISIONS", "ParameterError", "TrainingConfig"]
 
 #: The two computations of the seed's step: :mod:`.reference_step` and :mod:`.fused_steps`.
 IMPLEMENTATIONS = ("reference", "fused")
 #: The networks: the seed's MLP (:mod:`.mlp`) and the book's LeNet-5 (:mod:`.lenet5`).
 MODELS = ("mlp", "lenet5")
+#: The precisions of the training products (:mod:`.precision`).
+PRECISIONS = ("float32", "mixed_bfloat16")
 
 _POSITIVE = number(0.0, math.inf, open_low=True, open_high=True)
 _FRACTION = number(0.0, 1.0, open_low=True)
@@ -58,6 +60,7 @@ class TrainingConfig(Parameters):
     seed: int = allowed(whole(0), default=0)
     resume: bool = allowed(boolean, default=True)
     implementation: str = allowed(one_of(*IMPLEMENTATIONS), default="fused")
+    precision: str = allowed(one_of(*PRECISIONS), default="float32")
     # LeNet-5's layers (model: lenet5 only).
     kernel_size: int = allowed(whole(1), default=5)
     conv1_filters: int = allowed(whole(1), default=32)

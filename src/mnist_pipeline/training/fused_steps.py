@@ -38,6 +38,7 @@ import tensorflow as tf
 
 from .fused_update import fused_coefficients, stretches
 from .mlp import AveragedMLP
+from .precision import matmul
 
 #: Longest stretch of steps in one compiled call.
 MAX_STEPS_PER_CALL = 1_000
@@ -191,6 +192,7 @@ class FusedTrainer:
         (:mod:`.fused_update`).
         """
         model, inputs, shards = self.model, self.inputs, self.shards
+        dtype = model.compute_dtype  # of the products (:mod:`.precision`)
         weights1, biases1, weights2, biases2 = model.variables_
         average_weights1, average_biases1, average_weights2, average_biases2 = model.shadows
         used = inputs.used_features
@@ -217,13 +219,13 @@ class FusedTrainer:
             relu_z = [
                 tf.nn.relu(
                     tf.nn.bias_add(
-                        tf.matmul(batch_x, shard.buffers[0]), bias_ratio * shard.buffers[1]
+                        matmul(batch_x, shard.buffers[0], dtype), bias_ratio * shard.buffers[1]
                     )
                 )
                 for shard in shards
             ]
             partial_logits = [
-                tf.matmul(z, shard.buffers[2]) for z, shard in zip(relu_z, shards, strict=True)
+                matmul(z, shard.buffers[2], dtype) for z, shard in zip(relu_z, shards, strict=True)
             ]
             # The next batch is gathered while the small ops between the large products
             # leave a core free; started earlier, it would delay this step's products.
@@ -249,13 +251,13 @@ class FusedTrainer:
             ]
             for shard, z in zip(shards, relu_z, strict=True):
                 d_pre = tf.raw_ops.ReluGrad(
-                    gradients=tf.matmul(d_logits_scaled, shard.buffers[2], transpose_b=True),
+                    gradients=matmul(d_logits_scaled, shard.buffers[2], dtype, transpose_b=True),
                     features=z,
                 )
                 updates = (
-                    tf.matmul(batch_x, d_pre, transpose_a=True),
+                    matmul(batch_x, d_pre, dtype, transpose_a=True),
                     bias_gradient_ratio * tf.reduce_sum(d_pre, axis=0),
-                    tf.matmul(z, d_logits_scaled, transpose_a=True),
+                    matmul(z, d_logits_scaled, dtype, transpose_a=True),
                 )
                 applied.extend(
                     tf.raw_ops.ResourceApplyMomentum(

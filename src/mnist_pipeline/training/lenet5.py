@@ -28,6 +28,7 @@ import numpy as np
 import tensorflow as tf
 
 from .config import TrainingConfig
+from .precision import compute_dtype, conv2d, matmul
 
 IMAGE_SIDE = 28
 #: The trainable variables, in the order of the network.
@@ -47,19 +48,20 @@ STEP_NAME = "global_step"
 EVALUATION_ROWS = 2000
 
 
-def logits(x, variables, dropout_rate=0.0, dropout_seed=None) -> tf.Tensor:
-    """The network on flat rows ``x`` (N, 784); dropout on ``fc1`` when ``dropout_rate``."""
+def logits(x, variables, dropout_rate=0.0, dropout_seed=None, dtype=tf.float32) -> tf.Tensor:
+    """The network on flat rows ``x`` (N, 784); dropout on ``fc1`` when ``dropout_rate``;
+    the convolutions and products computed in ``dtype`` (:mod:`.precision`)."""
     conv1_w, conv1_b, conv2_w, conv2_b, fc1_w, fc1_b, fc2_w, fc2_b = variables
     images = tf.reshape(x, [-1, IMAGE_SIDE, IMAGE_SIDE, 1])
-    conv1 = tf.nn.relu(tf.nn.conv2d(images, conv1_w, strides=1, padding="SAME") + conv1_b)
+    conv1 = tf.nn.relu(conv2d(images, conv1_w, dtype, strides=1, padding="SAME") + conv1_b)
     pool1 = tf.nn.max_pool2d(conv1, ksize=2, strides=2, padding="SAME")
-    conv2 = tf.nn.relu(tf.nn.conv2d(pool1, conv2_w, strides=1, padding="SAME") + conv2_b)
+    conv2 = tf.nn.relu(conv2d(pool1, conv2_w, dtype, strides=1, padding="SAME") + conv2_b)
     pool2 = tf.nn.max_pool2d(conv2, ksize=2, strides=2, padding="SAME")
     flat = tf.reshape(pool2, [tf.shape(pool2)[0], -1])
-    fc1 = tf.nn.relu(tf.matmul(flat, fc1_w) + fc1_b)
+    fc1 = tf.nn.relu(matmul(flat, fc1_w, dtype) + fc1_b)
     if dropout_rate > 0.0:
         fc1 = tf.nn.experimental.stateless_dropout(fc1, rate=dropout_rate, seed=dropout_seed)
-    return tf.matmul(fc1, fc2_w) + fc2_b
+    return matmul(fc1, fc2_w, dtype) + fc2_b
 
 
 class AveragedLeNet5(tf.Module):
@@ -102,6 +104,7 @@ class AveragedLeNet5(tf.Module):
         self.regularization_rate = float(config.regularization_rate)
         self.dropout_rate = float(config.dropout_rate)
         self.seed = int(config.seed)
+        self.compute_dtype = compute_dtype(config.precision)  # of the training products
 
     def state(self) -> dict[str, np.ndarray]:
         """All variables as ``{name: array}``: what a checkpoint holds."""
@@ -140,7 +143,9 @@ def mean_cross_entropy(model: AveragedLeNet5, x, labels, dropout_seed) -> tf.Ten
     return tf.reduce_mean(
         tf.nn.sparse_softmax_cross_entropy_with_logits(
             labels=labels,
-            logits=logits(x, model.variables_, model.dropout_rate, dropout_seed),
+            logits=logits(
+                x, model.variables_, model.dropout_rate, dropout_seed, model.compute_dtype
+            ),
         )
     )
 

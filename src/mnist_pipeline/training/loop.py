@@ -17,6 +17,7 @@ from .config import TrainingConfig
 from .fused_steps import FusedTrainer, TrainingInputs
 from .lenet5 import AveragedLeNet5, LeNet5Trainer
 from .mlp import AveragedMLP
+from .precision import announce
 from .reference_step import ReferenceTrainer
 from .schedules import ema_decays, learning_rates
 from .threads import configure_for_shards
@@ -116,6 +117,7 @@ def train(
     known (the rows restored from a checkpoint first), so a tracker shows the curve grow.
     """
     config.check_against_data(len(x_train))
+    announce(config.precision)
     # The MLP's fused step runs one shard of hidden units per core on single-threaded ops
     # (:mod:`.threads`), set before TensorFlow's first op; the other steps leave
     # TensorFlow's thread pools as they are, and evaluate in one part.

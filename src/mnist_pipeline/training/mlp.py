@@ -15,6 +15,7 @@ import numpy as np
 import tensorflow as tf
 
 from .config import TrainingConfig
+from .precision import compute_dtype, matmul
 
 #: Names of the trainable variables, in the order of the seed's ``inference`` arguments.
 VARIABLE_NAMES = ("weights1", "biases1", "weights2", "biases2")
@@ -22,10 +23,11 @@ SHADOW_PREFIX = "average_"
 STEP_NAME = "global_step"
 
 
-def logits(x: tf.Tensor, weights1, biases1, weights2, biases2) -> tf.Tensor:
-    """The seed's ``inference``: ``relu(x @ weights1 + biases1) @ weights2 + biases2``."""
-    hidden = tf.nn.relu(tf.matmul(x, weights1) + biases1)
-    return tf.matmul(hidden, weights2) + biases2
+def logits(x: tf.Tensor, weights1, biases1, weights2, biases2, dtype=tf.float32) -> tf.Tensor:
+    """The seed's ``inference``: ``relu(x @ weights1 + biases1) @ weights2 + biases2``, the
+    two products computed in ``dtype`` (:mod:`.precision`)."""
+    hidden = tf.nn.relu(matmul(x, weights1, dtype) + biases1)
+    return matmul(hidden, weights2, dtype) + biases2
 
 
 class AveragedMLP(tf.Module):
@@ -54,6 +56,7 @@ class AveragedMLP(tf.Module):
         ]
         self.global_step = tf.Variable(0, dtype=tf.int64, name=STEP_NAME, trainable=False)
         self.regularization_rate = float(config.regularization_rate)
+        self.compute_dtype = compute_dtype(config.precision)  # of the training products
 
     # ----------------------------------------------------------------- state
     def state(self) -> dict[str, np.ndarray]:

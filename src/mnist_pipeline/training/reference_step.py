@@ -30,7 +30,7 @@ def mean_cross_entropy(model: AveragedMLP, x: tf.Tensor, labels: tf.Tensor) -> t
     """The batch's mean softmax cross-entropy against its class ids ``labels``."""
     return tf.reduce_mean(
         tf.nn.sparse_softmax_cross_entropy_with_logits(
-            labels=labels, logits=logits(x, *model.variables_)
+            labels=labels, logits=logits(x, *model.variables_, dtype=model.compute_dtype)
         )
     )
 
