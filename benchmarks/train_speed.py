@@ -21,6 +21,10 @@ runs beside the same network written plainly in Keras (``keras-lenet5``: layers,
 dense kernels, dropout, ``model.fit`` with the same batches per step, SGD at the same
 decayed rate, Keras' own moving average of the weights), and the ratio is to that.
 
+With ``--precision mixed_bfloat16``, the chosen model (the fused MLP, or LeNet-5 with
+``--model lenet5``) runs in float32 and in mixed precision (``train.precision``), and the
+ratio is mixed to float32.
+
 Mode ``kedro-run`` times the whole ``kedro run`` from a cold start (a new process; the raw
 files already in ``data/01_raw/``) and its peak resident memory.
 
@@ -31,6 +35,7 @@ Run from the project root after ``kedro run --pipeline=ingest,preprocess`` (or a
     python benchmarks/train_speed.py --seeds 0 0 0     # the same seed every time
     python benchmarks/train_speed.py --implementations fused reference
     python benchmarks/train_speed.py --model lenet5 --steps 6000
+    python benchmarks/train_speed.py --precision mixed_bfloat16 [--model lenet5]
     python benchmarks/train_speed.py --mode kedro-run --repeats 3
 """
 
@@ -56,6 +61,8 @@ def _peak_rss_mb() -> float:
 
 SEED_LOOP = "seed-tf1"
 KERAS_LENET5 = "keras-lenet5"
+#: Suffix of a run in mixed precision (``fused+bf16``, ``lenet5+bf16``).
+MIXED = "+bf16"
 
 
 def _keras_lenet5(data: dict, config) -> tuple[float, float]:
@@ -115,6 +122,8 @@ def _keras_lenet5(data: dict, config) -> tuple[float, float]:
 
 def _child(implementation: str, steps: int, seed: int) -> None:
     """Train once in this process and print one JSON line of figures."""
+    precision = "mixed_bfloat16" if implementation.endswith(MIXED) else "float32"
+    implementation = implementation.removesuffix(MIXED)
     import numpy as np
     import yaml
 
@@ -125,11 +134,12 @@ def _child(implementation: str, steps: int, seed: int) -> None:
         name: np.load(PROJECT_ROOT / "data" / "05_model_input" / f"{name}.npy") for name in SPLITS
     }
     params = yaml.safe_load((PROJECT_ROOT / "conf/base/parameters_train.yml").read_text())["train"]
-    overrides = {"steps": steps, "seed": seed}
+    overrides = {"steps": steps, "seed": seed, "precision": precision}
     if implementation in ("lenet5", KERAS_LENET5):
         overrides = {
             "model": "lenet5",
             "seed": seed,
+            "precision": precision,
             "lenet5": {**params["lenet5"], "steps": steps},
         }
     elif implementation != SEED_LOOP:
@@ -177,7 +187,7 @@ def _run_child(implementation: str, steps: int, seed: int) -> dict:
 def _summary(name: str, runs: list[dict], steps: int | None) -> str:
     seconds = [r["seconds"] for r in runs]
     median = statistics.median(seconds)
-    parts = [f"{name:<10}"]
+    parts = [f"{name:<12}"]
     if steps:
         parts.append(f"{steps / median:7.0f} steps/s")
     parts.append(f"wall s median {median:7.2f}  min {min(seconds):7.2f}  max {max(seconds):7.2f}")
@@ -286,14 +296,18 @@ def main() -> None:
         help="lenet5: the project's LeNet-5 against the same network in plain Keras",
     )
     parser.add_argument(
-        "--child",
-        choices=[SEED_LOOP, "fused", "reference", "lenet5", KERAS_LENET5],
-        help=argparse.SUPPRESS,
+        "--precision",
+        choices=["mixed_bfloat16"],
+        help="time the model in mixed precision beside float32 (train.precision)",
     )
+    parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     seeds = args.seeds if args.seeds else list(range(args.repeats))
     if args.child:
         _child(args.child, args.steps, seeds[0])
+    elif args.mode == "training" and args.precision:
+        name = "lenet5" if args.model == "lenet5" else args.implementations[0]
+        benchmark_training(args.steps, seeds, [name + MIXED], reference=name)
     elif args.mode == "training" and args.model == "lenet5":
         benchmark_training(args.steps, seeds, ["lenet5"], reference=KERAS_LENET5)
     elif args.mode == "training":

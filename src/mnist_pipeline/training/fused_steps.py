@@ -23,6 +23,10 @@ Four things make a step cheap without changing its math:
   of shards changes only the order of float additions (the logits sum the shards'
   parts), not the math.
 
+With ``train.precision: mixed_bfloat16`` the two large products (the first layer's,
+forward and back) read bfloat16 batches and weights (:mod:`.precision`); the small
+products with the 10 logits stay float32, where a cast would cost more than it saves.
+
 The plain form of the same step is :mod:`.reference_step`: read it first.
 ``tests/training/test_mlp.py`` checks these steps against a NumPy computation of the
 seed's formulas, including a feature that is always zero and shards of unequal size, and
@@ -120,6 +124,9 @@ class FusedTrainer:
         rows = int(inputs.used_features.shape[0])
         hidden, classes = (int(n) for n in model.variables_[2].shape)
         self.shards = [_Shard.zeros(units, rows, classes) for units in shard_bounds(hidden, shards)]
+        # In mixed precision the batches are gathered as bfloat16, the dtype of the two
+        # large products that read them (the 10-wide products stay float32).
+        self.features = tf.cast(inputs.features, model.compute_dtype)
 
     def train_steps(
         self, batch_indices: np.ndarray, learning_rates: np.ndarray, ema_decays: np.ndarray
@@ -202,7 +209,7 @@ class FusedTrainer:
 
         def batch(i):
             rows = batch_indices[tf.minimum(i, num_steps - 1)]
-            return tf.gather(inputs.features, rows), tf.gather(inputs.labels, rows)
+            return tf.gather(self.features, rows), tf.gather(inputs.labels, rows)
 
         def step(i, cross_entropy_sum, batch_x, batch_labels):
             (
@@ -225,7 +232,7 @@ class FusedTrainer:
                 for shard in shards
             ]
             partial_logits = [
-                matmul(z, shard.buffers[2], dtype) for z, shard in zip(relu_z, shards, strict=True)
+                tf.matmul(z, shard.buffers[2]) for z, shard in zip(relu_z, shards, strict=True)
             ]
             # The next batch is gathered while the small ops between the large products
             # leave a core free; started earlier, it would delay this step's products.
@@ -251,13 +258,13 @@ class FusedTrainer:
             ]
             for shard, z in zip(shards, relu_z, strict=True):
                 d_pre = tf.raw_ops.ReluGrad(
-                    gradients=matmul(d_logits_scaled, shard.buffers[2], dtype, transpose_b=True),
+                    gradients=tf.matmul(d_logits_scaled, shard.buffers[2], transpose_b=True),
                     features=z,
                 )
                 updates = (
                     matmul(batch_x, d_pre, dtype, transpose_a=True),
                     bias_gradient_ratio * tf.reduce_sum(d_pre, axis=0),
-                    matmul(z, d_logits_scaled, dtype, transpose_a=True),
+                    tf.matmul(z, d_logits_scaled, transpose_a=True),
                 )
                 applied.extend(
                     tf.raw_ops.ResourceApplyMomentum(
