@@ -27,8 +27,10 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
+from .averaged import SHADOW_PREFIX, AveragedVariables
 from .config import TrainingConfig
-from .precision import compute_dtype, conv2d, matmul
+from .precision import conv2d, matmul
+from .reference_step import ReferenceTrainer
 
 IMAGE_SIDE = 28
 #: The trainable variables, in the order of the network.
@@ -42,8 +44,6 @@ VARIABLE_NAMES = (
     "fc2_weights",
     "fc2_biases",
 )
-SHADOW_PREFIX = "average_"
-STEP_NAME = "global_step"
 #: Rows evaluated at once: bounds the memory of the convolutions' activations.
 EVALUATION_ROWS = 2000
 
@@ -64,12 +64,13 @@ def logits(x, variables, dropout_rate=0.0, dropout_seed=None, dtype=tf.float32) 
     return matmul(fc1, fc2_w, dtype) + fc2_b
 
 
-class AveragedLeNet5(tf.Module):
+class AveragedLeNet5(AveragedVariables):
     """LeNet-5's variables, their moving averages and the global step."""
+
+    variable_names = VARIABLE_NAMES
 
     def __init__(self, num_inputs: int, num_classes: int, config: TrainingConfig) -> None:
         """Initialise as the book does, from ``config.seed``."""
-        super().__init__(name="averaged_lenet5")
         if num_inputs != IMAGE_SIDE * IMAGE_SIDE:
             raise ValueError(f"LeNet-5 takes {IMAGE_SIDE}x{IMAGE_SIDE} images, not {num_inputs}")
         k, c1, c2, fc = (
@@ -95,28 +96,9 @@ class AveragedLeNet5(tf.Module):
         initial["conv2_biases"] = tf.zeros([c2])
         initial["fc1_biases"] = tf.fill([fc], tf.constant(config.init_bias, tf.float32))
         initial["fc2_biases"] = tf.fill([num_classes], tf.constant(config.init_bias, tf.float32))
-        self.variables_ = [tf.Variable(initial[name], name=name) for name in VARIABLE_NAMES]
-        self.shadows = [
-            tf.Variable(initial[name], name=SHADOW_PREFIX + name, trainable=False)
-            for name in VARIABLE_NAMES
-        ]
-        self.global_step = tf.Variable(0, dtype=tf.int64, name=STEP_NAME, trainable=False)
-        self.regularization_rate = float(config.regularization_rate)
+        super().__init__("averaged_lenet5", initial, config)
         self.dropout_rate = float(config.dropout_rate)
         self.seed = int(config.seed)
-        self.compute_dtype = compute_dtype(config.precision)  # of the training products
-
-    def state(self) -> dict[str, np.ndarray]:
-        """All variables as ``{name: array}``: what a checkpoint holds."""
-        arrays = {name: v.numpy() for name, v in zip(VARIABLE_NAMES, self.variables_, strict=True)}
-        arrays.update(
-            {
-                SHADOW_PREFIX + n: s.numpy()
-                for n, s in zip(VARIABLE_NAMES, self.shadows, strict=True)
-            }
-        )
-        arrays[STEP_NAME] = np.asarray(self.global_step.numpy(), dtype=np.int64)
-        return arrays
 
     @tf.function(reduce_retracing=True)
     def _correct(self, x: tf.Tensor, labels: tf.Tensor) -> tf.Tensor:
@@ -172,31 +154,11 @@ def train_step(model, x, labels, learning_rate, ema_decay) -> tf.Tensor:
     return cross_entropy
 
 
-class LeNet5Trainer:
-    """Runs :func:`train_step` once per step, for the training loop (:mod:`.loop`)."""
+class LeNet5Trainer(ReferenceTrainer):
+    """Runs LeNet-5's :func:`train_step` once per step, for the training loop (:mod:`.loop`)."""
 
-    def __init__(self, model: AveragedLeNet5, x: np.ndarray, labels: np.ndarray) -> None:
-        """Keep the training set (flat rows ``x``, class ids ``labels``) as tensors."""
-        self.model = model
-        self.x = tf.constant(x, tf.float32)
-        self.labels = tf.constant(labels, tf.int32)
-
-    def train_steps(
-        self, batch_indices: np.ndarray, learning_rates: np.ndarray, ema_decays: np.ndarray
-    ) -> float:
-        """Run ``len(batch_indices)`` steps; return the mean cross-entropy of their batches
-        plus the L2 penalty after the last one (as the MLP's trainers)."""
-        cross_entropies = [
-            train_step(
-                self.model,
-                tf.gather(self.x, rows),
-                tf.gather(self.labels, rows),
-                tf.constant(rate, tf.float32),
-                tf.constant(decay, tf.float32),
-            )
-            for rows, rate, decay in zip(batch_indices, learning_rates, ema_decays, strict=True)
-        ]
-        return float(tf.reduce_mean(cross_entropies)) + float(l2_penalty(self.model))
+    step = staticmethod(train_step)
+    penalty = staticmethod(l2_penalty)
 
 
 def averaged_keras_lenet5(state: dict[str, np.ndarray]):

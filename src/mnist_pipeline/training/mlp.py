@@ -14,13 +14,12 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
+from .averaged import SHADOW_PREFIX, AveragedVariables
 from .config import TrainingConfig
-from .precision import compute_dtype, matmul
+from .precision import matmul
 
 #: Names of the trainable variables, in the order of the seed's ``inference`` arguments.
 VARIABLE_NAMES = ("weights1", "biases1", "weights2", "biases2")
-SHADOW_PREFIX = "average_"
-STEP_NAME = "global_step"
 
 
 def logits(x: tf.Tensor, weights1, biases1, weights2, biases2, dtype=tf.float32) -> tf.Tensor:
@@ -30,12 +29,13 @@ def logits(x: tf.Tensor, weights1, biases1, weights2, biases2, dtype=tf.float32)
     return matmul(hidden, weights2, dtype) + biases2
 
 
-class AveragedMLP(tf.Module):
+class AveragedMLP(AveragedVariables):
     """The network's variables, their moving averages and the global step."""
+
+    variable_names = VARIABLE_NAMES
 
     def __init__(self, num_inputs: int, num_classes: int, config: TrainingConfig) -> None:
         """Initialise the weights as the seed does, from ``config.seed``."""
-        super().__init__(name="averaged_mlp")
         seed = config.seed
         hidden = config.hidden_units
         initial = {
@@ -48,38 +48,7 @@ class AveragedMLP(tf.Module):
             ),
             "biases2": tf.fill([num_classes], tf.constant(config.init_bias, tf.float32)),
         }
-        self.variables_ = [tf.Variable(initial[name], name=name) for name in VARIABLE_NAMES]
-        # TF1's ExponentialMovingAverage starts each shadow at its variable's initial value.
-        self.shadows = [
-            tf.Variable(initial[name], name=SHADOW_PREFIX + name, trainable=False)
-            for name in VARIABLE_NAMES
-        ]
-        self.global_step = tf.Variable(0, dtype=tf.int64, name=STEP_NAME, trainable=False)
-        self.regularization_rate = float(config.regularization_rate)
-        self.compute_dtype = compute_dtype(config.precision)  # of the training products
-
-    # ----------------------------------------------------------------- state
-    def state(self) -> dict[str, np.ndarray]:
-        """All variables as ``{name: array}``: what a checkpoint holds."""
-        arrays = {
-            name: var.numpy() for name, var in zip(VARIABLE_NAMES, self.variables_, strict=True)
-        }
-        arrays.update(
-            {
-                SHADOW_PREFIX + name: s.numpy()
-                for name, s in zip(VARIABLE_NAMES, self.shadows, strict=True)
-            }
-        )
-        arrays[STEP_NAME] = np.asarray(self.global_step.numpy(), dtype=np.int64)
-        return arrays
-
-    def restore(self, state: dict[str, np.ndarray]) -> None:
-        """Set every variable from a :meth:`state` mapping (shapes must match)."""
-        for name, var in zip(VARIABLE_NAMES, self.variables_, strict=True):
-            var.assign(state[name])
-        for name, shadow in zip(VARIABLE_NAMES, self.shadows, strict=True):
-            shadow.assign(state[SHADOW_PREFIX + name])
-        self.global_step.assign(int(state[STEP_NAME]))
+        super().__init__("averaged_mlp", initial, config)
 
     # ----------------------------------------------------------------- use
     @tf.function(autograph=False, reduce_retracing=True)

@@ -57,9 +57,15 @@ def train_step(model, x, labels, learning_rate, ema_decay) -> tf.Tensor:
 
 
 class ReferenceTrainer:
-    """Runs :func:`train_step` once per step, for the training loop (:mod:`.loop`)."""
+    """Runs :func:`train_step` once per step, for the training loop (:mod:`.loop`).
 
-    def __init__(self, model: AveragedMLP, x: np.ndarray, labels: np.ndarray) -> None:
+    LeNet-5's trainer is this one with its own ``step`` and ``penalty`` (:mod:`.lenet5`).
+    """
+
+    step = staticmethod(train_step)
+    penalty = staticmethod(l2_penalty)
+
+    def __init__(self, model, x: np.ndarray, labels: np.ndarray) -> None:
         """Keep the training set (``x``, class ids ``labels``) as tensors."""
         self.model = model
         self.x = tf.constant(x, tf.float32)
@@ -71,7 +77,7 @@ class ReferenceTrainer:
         """Run ``len(batch_indices)`` steps; return the mean cross-entropy of their batches
         plus the L2 penalty after the last one (as :class:`.fused_steps.FusedTrainer`)."""
         cross_entropies = [
-            train_step(
+            self.step(
                 self.model,
                 tf.gather(self.x, rows),
                 tf.gather(self.labels, rows),
@@ -80,4 +86,4 @@ class ReferenceTrainer:
             )
             for rows, rate, decay in zip(batch_indices, learning_rates, ema_decays, strict=True)
         ]
-        return float(tf.reduce_mean(cross_entropies)) + float(l2_penalty(self.model))
+        return float(tf.reduce_mean(cross_entropies)) + float(self.penalty(self.model))
