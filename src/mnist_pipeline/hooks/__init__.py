@@ -6,6 +6,8 @@
 - :mod:`.registration`: a newly registered model becomes the champion if it earns it;
 - :mod:`.tracking_server`: a remote tracking server checked before it is used;
 - :mod:`.airflow`: the MLflow runs of one Airflow DAG run tagged with its id.
+
+The two that tag the run (lineage, airflow) set their tags through :mod:`.pending_tags`.
 """
 
 from .airflow import AirflowRunTagsHook

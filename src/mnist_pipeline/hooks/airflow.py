@@ -14,6 +14,8 @@ from collections.abc import Mapping
 
 from kedro.framework.hooks import hook_impl
 
+from .pending_tags import PendingRunTags
+
 #: Airflow's environment variable -> the MLflow tag it becomes.
 AIRFLOW_CONTEXT_TAGS = {
     "AIRFLOW_CTX_DAG_ID": "airflow.dag_id",
@@ -30,25 +32,10 @@ def airflow_tags(environ: Mapping[str, str]) -> dict[str, str]:
     return {tag: environ[name] for name, tag in AIRFLOW_CONTEXT_TAGS.items() if name in environ}
 
 
-class AirflowRunTagsHook:
+class AirflowRunTagsHook(PendingRunTags):
     """Tag the run's MLflow run with the Airflow DAG run and task it belongs to."""
-
-    def __init__(self) -> None:
-        """Start with no pending tags."""
-        self._pending: dict[str, str] = {}
 
     @hook_impl
     def before_pipeline_run(self) -> None:
-        """Read the task's identity (before any node; the MLflow run may not be open yet)."""
-        self._pending = airflow_tags(os.environ)
-
-    @hook_impl
-    def before_node_run(self) -> None:
-        """Tag the MLflow run, open by now, once."""
-        if not self._pending:
-            return
-        import mlflow  # noqa: PLC0415 (already imported by kedro-mlflow)
-
-        if mlflow.active_run() is not None:
-            mlflow.set_tags(self._pending)
-        self._pending = {}
+        """Read the task's identity; the tags are set before the first node."""
+        self._pending_tags = airflow_tags(os.environ)

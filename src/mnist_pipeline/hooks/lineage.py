@@ -21,6 +21,8 @@ from mnist_pipeline.mlflow_model import (
 )
 from mnist_pipeline.registry import MODEL_DATASET, REGISTRATION_DATASET
 
+from .pending_tags import PendingRunTags
+
 logger = logging.getLogger(__name__)
 
 #: The registry's champion, as the ``predict`` pipeline loads it.
@@ -31,12 +33,9 @@ class ModelNotTrainedError(UserFacingError, RuntimeError):
     """A pipeline needs a trained model and there is none yet."""
 
 
-class ModelLineageHook:
-    """Check a trained model exists before it is used, and tag the run with its lineage."""
-
-    def __init__(self) -> None:
-        """Start with no pending tags."""
-        self._pending_tags: dict[str, str] = {}
+class ModelLineageHook(PendingRunTags):
+    """Check a trained model exists before it is used, and tag the run with its lineage
+    (the tags are set before the first node: :class:`.pending_tags.PendingRunTags`)."""
 
     @hook_impl(tryfirst=True)
     def before_pipeline_run(self, pipeline, catalog) -> None:
@@ -64,17 +63,6 @@ class ModelLineageHook:
             registration["training_run_id"],
             registration["model_uri"],
         )
-
-    @hook_impl
-    def before_node_run(self) -> None:
-        """Tag the active MLflow run (open by now) with the model's lineage."""
-        if not self._pending_tags:
-            return
-        import mlflow  # noqa: PLC0415
-
-        if mlflow.active_run() is not None:
-            mlflow.set_tags(self._pending_tags)
-        self._pending_tags = {}
 
 
 def _champion_lineage() -> dict[str, str]:
