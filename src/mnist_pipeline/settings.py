@@ -4,8 +4,6 @@ kedro-mlflow's hooks register themselves through its entry point; the MLflow set
 in ``conf/base/mlflow.yml``.
 """
 
-import warnings
-
 from omegaconf.resolvers import oc
 
 from mnist_pipeline.hooks import (
@@ -16,6 +14,7 @@ from mnist_pipeline.hooks import (
     ParameterCheckHook,
     TrackingServerHook,
 )
+from mnist_pipeline.quiet_start import quiet_start
 
 # Pluggy calls hooks in reverse order of registration, `tryfirst` ones before the rest and
 # `trylast` ones after. When the context is created, a remote tracking server is checked
@@ -32,12 +31,7 @@ HOOKS = (
     TrackingServerHook(),
 )
 
-# Kedro 1.7 registers its resolvers with OmegaConf's deprecated call, which warns on every
-# run: noise for a user, nothing they can act on (fixed upstream by moving to
-# OmegaConf.register_resolver).
-warnings.filterwarnings(
-    "ignore", message=r"register_new_resolver\(\) is deprecated", category=UserWarning
-)
+quiet_start()
 
 CONFIG_LOADER_ARGS = {
     "base_env": "base",

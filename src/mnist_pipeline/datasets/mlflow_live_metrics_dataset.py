@@ -40,6 +40,9 @@ class MlflowLiveMetricsDataset(AbstractDataset[None, MetricsLogger]):
     def _describe(self) -> dict[str, Any]:
         return {"sink": "active MLflow run"}
 
+    def _exists(self) -> bool:
+        return True  # the logging function is always there to load
+
     def load(self) -> MetricsLogger:
         """The logging function."""
         return _log_to_active_run

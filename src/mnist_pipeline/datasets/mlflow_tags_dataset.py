@@ -18,6 +18,9 @@ class MlflowTagsDataset(AbstractDataset[dict, dict]):
     def _describe(self) -> dict[str, Any]:
         return {}
 
+    def _exists(self) -> bool:
+        return bool(self._last)
+
     def load(self) -> dict:
         """The tags last saved in this session."""
         return dict(self._last)

@@ -1,0 +1,140 @@
+"""TensorFlow without its C++ start-up banner.
+
+TensorFlow 2.21 writes a handful of lines to the process's stderr while its libraries load
+and when it first looks for devices: that oneDNN is on, that there is no CUDA driver, that
+the binary could use more CPU instructions, that ``cuInit`` failed. They are written by
+absl before its logging is initialised, so ``TF_CPP_MIN_LOG_LEVEL`` and the other logging
+variables do not reach them; a user sees them at the start of every run that trains or
+loads a model and can do nothing about them.
+
+:func:`filter_tensorflow_banner` makes the first ``import tensorflow`` of the process (by
+any module, ``keras`` included) run with file descriptor 2 captured; afterwards every
+captured line that is not one of :data:`BANNER` is written back to stderr, in order, so a
+real warning or error is never lost. Nothing else about the import changes: the module,
+its spec and its loader are TensorFlow's own.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.abc
+import importlib.machinery
+import os
+import re
+import sys
+import tempfile
+from collections.abc import Iterator
+
+#: The lines TensorFlow 2.21 prints on a CPU-only machine before absl logging starts.
+BANNER = re.compile(
+    "|".join(
+        (
+            r"^WARNING: All log messages before absl::InitializeLog\(\) is called are written "
+            r"to STDERR$",
+            r"^I\d{4} [\d:. ]+\S+\.cc:\d+\] oneDNN custom operations are on\.",
+            r"^I\d{4} [\d:. ]+\S+\.cc:\d+\] Could not find cuda drivers on your machine",
+            r"^I\d{4} [\d:. ]+\S+\.cc:\d+\] This TensorFlow binary is optimized to use "
+            r"available CPU instructions",
+            r"^To enable the following instructions: .*rebuild TensorFlow with the "
+            r"appropriate compiler flags\.$",
+            r"^E\d{4} [\d:. ]+\S+\.cc:\d+\] failed call to cuInit: ",
+        )
+    )
+)
+
+
+@contextlib.contextmanager
+def stderr_without(noise: re.Pattern) -> Iterator[None]:
+    """Capture file descriptor 2 (C++ and Python writes alike) for the duration; then
+    write back every captured line that ``noise`` does not match."""
+    sys.stderr.flush()
+    original = os.dup(2)
+    try:
+        with tempfile.TemporaryFile() as captured:
+            os.dup2(captured.fileno(), 2)
+            try:
+                yield
+            finally:
+                sys.stderr.flush()
+                os.dup2(original, 2)
+                captured.seek(0)
+                kept = [
+                    line
+                    for line in captured.read().decode(errors="replace").splitlines(keepends=True)
+                    if not noise.search(line.rstrip("\n"))
+                ]
+                if kept:
+                    sys.stderr.write("".join(kept))
+                    sys.stderr.flush()
+    finally:
+        os.close(original)
+
+
+class _QuietFirstImport(importlib.abc.MetaPathFinder):
+    """Finds ``module`` as Python would, and runs its first import (and ``then``, given the
+    fresh module) inside :func:`stderr_without`."""
+
+    def __init__(self, module: str, noise: re.Pattern, then=None) -> None:
+        self.module = module
+        self.noise = noise
+        self.then = then
+
+    def find_spec(self, fullname, path, target=None):
+        if fullname != self.module:
+            return None
+        sys.meta_path.remove(self)  # the first import only; never found twice
+        spec = importlib.machinery.PathFinder.find_spec(fullname, path)
+        if spec is None or spec.loader is None:
+            return spec
+        loader = spec.loader
+
+        def quiet_exec_module(module) -> None:
+            with stderr_without(self.noise):
+                loader.exec_module(module)
+                if self.then is not None:
+                    self.then(module)
+
+        # Only this import runs through the wrapper: the spec keeps TensorFlow's loader.
+        spec.loader = _Once(loader, quiet_exec_module)
+        return spec
+
+
+class _Once(importlib.abc.Loader):
+    """``loader`` with its ``exec_module`` replaced; puts ``loader`` back on the module.
+
+    Everything else is ``loader``'s own: other import hooks (MLflow's, for autologging)
+    may wrap this one and load through the legacy ``load_module``, which asks the loader
+    for the file name and whether it is a package.
+    """
+
+    def __init__(self, loader, exec_module) -> None:
+        self._loader = loader
+        self._exec_module = exec_module
+
+    def __getattr__(self, name):
+        return getattr(self._loader, name)
+
+    def create_module(self, spec):
+        return self._loader.create_module(spec)
+
+    def exec_module(self, module) -> None:
+        module.__spec__.loader = self._loader
+        module.__loader__ = self._loader
+        self._exec_module(module)
+
+
+def _find_devices(tensorflow) -> None:
+    # The cuInit line comes when TensorFlow first enumerates devices, not at import.
+    tensorflow.config.list_physical_devices()
+
+
+def filter_tensorflow_banner() -> None:
+    """Make the process's first ``import tensorflow`` (if it has not happened yet) print
+    none of :data:`BANNER`; called from the project's settings, so every ``kedro`` command
+    has it."""
+    if "tensorflow" in sys.modules or any(
+        isinstance(finder, _QuietFirstImport) and finder.module == "tensorflow"
+        for finder in sys.meta_path
+    ):
+        return
+    sys.meta_path.insert(0, _QuietFirstImport("tensorflow", BANNER, then=_find_devices))

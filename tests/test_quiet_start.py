@@ -1,0 +1,56 @@
+"""The project's start-up settings drop exactly the known noise."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import pytest
+from mlflow.environment_variables import (
+    _MLFLOW_ENABLE_SGC_RUN_RESUMPTION_FOR_DATABRICKS_JOBS,
+    MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR,
+)
+
+from mnist_pipeline.datasets.mlflow_live_metrics_dataset import MlflowLiveMetricsDataset
+from mnist_pipeline.datasets.mlflow_tags_dataset import MlflowTagsDataset
+from mnist_pipeline.quiet_start import quiet_start
+
+
+@pytest.fixture
+def quiet(monkeypatch):
+    for name in ("py.warnings", "mlflow.pyfunc"):
+        monkeypatch.setattr(logging.getLogger(name), "filters", [])
+    environment = dict(os.environ)
+    for variable in (
+        _MLFLOW_ENABLE_SGC_RUN_RESUMPTION_FOR_DATABRICKS_JOBS,
+        MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR,
+    ):
+        environment.pop(variable.name, None)
+    monkeypatch.setattr(os, "environ", environment)
+    quiet_start()
+
+
+def _passes(logger: str, message: str) -> bool:
+    record = logging.LogRecord(logger, logging.WARNING, __file__, 1, message, None, None)
+    return bool(logging.getLogger(logger).filter(record))
+
+
+def test_the_known_library_messages_are_dropped_and_others_kept(quiet):
+    assert not _passes("py.warnings", "UserWarning: \x1b[33mAdd type hints to the `predict` method")
+    assert not _passes("mlflow.pyfunc", "Passing a Python object as `python_model` causes ...")
+    assert _passes("py.warnings", "UserWarning: something the user should read")
+    assert _passes("mlflow.pyfunc", "Validating input example against model signature")
+
+
+def test_mlflow_skips_its_databricks_and_progress_bar_work(quiet):
+    assert _MLFLOW_ENABLE_SGC_RUN_RESUMPTION_FOR_DATABRICKS_JOBS.get() is False
+    assert MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR.get() is False
+
+
+def test_the_mlflow_datasets_answer_exists_without_kedros_warning(caplog):
+    tags = MlflowTagsDataset()
+    assert MlflowLiveMetricsDataset().exists() is True
+    assert tags.exists() is False
+    tags.save({"architecture": "mlp"})
+    assert tags.exists() is True
+    assert "not implemented" not in caplog.text
