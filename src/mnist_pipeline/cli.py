@@ -8,7 +8,10 @@ this ``run`` takes exactly the built-in options and behaves the same, except tha
   instead of a traceback;
 - a tracking server that refuses a request or goes away during the run ends it with one
   message too (:mod:`mnist_pipeline.tracking_server`);
-- Ctrl-C and SIGTERM close the MLflow run as KILLED (exit code 130).
+- Ctrl-C and SIGTERM close the MLflow run as KILLED (exit code 130);
+- ``--pipeline NAME`` (how this project's README and users run a stage) is taken as
+  ``--pipelines NAME``, without Kedro 1.7's deprecation warning on every run, and a name
+  that is not a registered pipeline is one message that lists the registered ones.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import signal
 
 import click
 from kedro.framework.cli.project import run as kedro_run
+from kedro.framework.project import pipelines as registered_pipelines
 
 from mnist_pipeline.errors import find_user_facing
 from mnist_pipeline.tracking_server import explain_tracking_failure
@@ -46,6 +50,17 @@ def run(**kwargs) -> None:
     # SIGTERM (a scheduler, `kill`) is handled like Ctrl-C: the MLflow run is closed as
     # KILLED instead of being left RUNNING, and training resumes on the next run.
     signal.signal(signal.SIGTERM, _interrupt)
+    if kwargs["pipeline"] and not kwargs["pipelines"]:
+        kwargs["pipelines"], kwargs["pipeline"] = [kwargs["pipeline"]], None
+    unknown = [name for name in kwargs["pipelines"] if name not in registered_pipelines]
+    if unknown:
+        known = ", ".join(sorted(name for name in registered_pipelines if name != "__default__"))
+        click.secho(
+            f"Error: no pipeline named {', '.join(unknown)}; this project has {known}.",
+            err=True,
+            fg="red",
+        )
+        raise SystemExit(1)
     try:
         kedro_run.callback(**kwargs)
     except KeyboardInterrupt:
