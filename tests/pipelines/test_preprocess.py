@@ -9,6 +9,7 @@ from mnist_pipeline.pipelines.preprocess.nodes import (
     SplitError,
     flatten_and_scale,
     one_hot_encode,
+    pixel_mean_and_std,
     split_train_validation,
     summarise_splits,
 )
@@ -60,3 +61,11 @@ def test_summary_counts_classes_and_pixels():
         "pixel_std": pytest.approx(np.sqrt(0.1875)),
     }
     assert summary["validation"]["examples"] == 1
+
+
+@pytest.mark.parametrize("rows_per_block", [1, 7, 2048])
+def test_blockwise_pixel_statistics_equal_numpys(rows_per_block):
+    pixels = np.random.default_rng(0).random((500, 784), dtype=np.float32)
+    mean, std = pixel_mean_and_std(pixels, rows_per_block)
+    assert mean == pytest.approx(pixels.mean(dtype=np.float64), rel=1e-12)
+    assert std == pytest.approx(pixels.std(dtype=np.float64), rel=1e-12)
