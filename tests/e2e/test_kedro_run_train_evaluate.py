@@ -45,6 +45,15 @@ def test_training_logs_the_seed_lines_and_progress(trained_twice):
     assert "[300/300 steps, 100%" in log
 
 
+def test_training_run_prints_no_start_up_noise(trained_twice):
+    """No TensorFlow C++ banner, no MLflow type-hint warning, no `--pipeline` deprecation."""
+    _, (result, _) = trained_twice
+    log = result.stdout + result.stderr
+    for noise in ("oneDNN custom operations", "cuInit", "cuda drivers", "Add type hints"):
+        assert noise not in log
+    assert "Warning" not in log and "deprecated" not in log, log
+
+
 def test_run_records_params_metrics_checkpoint_and_model(trained_twice):
     project, _ = trained_twice
     client, runs = mlflow_store(project)
@@ -308,3 +317,15 @@ def test_exploration_notebook_runs_top_to_bottom(evaluated):
     outputs = [o for cell in notebook.cells for o in cell.get("outputs", [])]
     assert not [o for o in outputs if o.get("output_type") == "error"]
     assert sum("image/png" in o.get("data", {}) for o in outputs) == 4
+
+
+def test_an_unknown_pipeline_is_one_message_naming_the_registered_ones(tmp_path):
+    project = copy_project(tmp_path / "project")
+    result = run_kedro(project, "run", "--pipeline=evaluation")
+    assert result.returncode == 1
+    assert (
+        "no pipeline named evaluation; this project has evaluate, ingest, predict, "
+        "preprocess, train." in result.stderr
+    )
+    assert "Traceback" not in result.stdout + result.stderr
+    assert not (project / "mlflow.db").exists()  # stopped before anything was opened
