@@ -26,6 +26,13 @@ def _model_input() -> dict[str, np.ndarray]:
     return model_input(1000, 200, 200)
 
 
+def _as_from_a_terminal() -> None:
+    # Ctrl-C reaches the run as it would from a shell: pytest-xdist's workers ignore
+    # SIGINT, and an ignored signal stays ignored across exec (Python would then never
+    # raise KeyboardInterrupt).
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _start_kedro(project: Path, *args: str) -> subprocess.Popen:
     env = {**os.environ, "KEDRO_DISABLE_TELEMETRY": "1", "COLUMNS": "200"}
     log = open(project / f"kedro-{time.monotonic_ns()}.log", "w")  # noqa: SIM115
@@ -36,6 +43,7 @@ def _start_kedro(project: Path, *args: str) -> subprocess.Popen:
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,
+        preexec_fn=_as_from_a_terminal,  # noqa: PLW1509 (no threads to deadlock here)
     )
 
 
