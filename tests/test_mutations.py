@@ -224,7 +224,8 @@ def _run_mutant(mutation: Mutation, workdir: Path) -> subprocess.CompletedProces
     ).stdout.strip()
     assert where.startswith(str(workdir)), f"the mutant is not the package under test: {where}"
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", *mutation.tests],
+        [sys.executable, "-m", "pytest", "-q", "-x", "-n", "0", "-p", "no:cacheprovider"]
+        + list(mutation.tests),
         cwd=PROJECT_ROOT,
         env=env,
         capture_output=True,
