@@ -25,8 +25,10 @@ With ``--precision mixed_bfloat16``, the chosen model (the fused MLP, or LeNet-5
 ``--model lenet5``) runs in float32 and in mixed precision (``train.precision``), and the
 ratio is mixed to float32.
 
-Mode ``kedro-run`` times the whole ``kedro run`` from a cold start (a new process; the raw
-files already in ``data/01_raw/``) and its peak resident memory.
+Mode ``kedro-run`` times the whole ``kedro run`` (``--kedro-args`` for its arguments, e.g.
+``--pipeline=train``) from a cold start, a new process each time, beside the seed's loop as
+a whole process too (TensorFlow import, data loading, training, test), alternating; it
+prints both, their peak resident memory and the ratio.
 
 Run from the project root after ``kedro run --pipeline=ingest,preprocess`` (or a full run):
 
@@ -37,6 +39,7 @@ Run from the project root after ``kedro run --pipeline=ingest,preprocess`` (or a
     python benchmarks/train_speed.py --model lenet5 --steps 6000
     python benchmarks/train_speed.py --precision mixed_bfloat16 [--model lenet5]
     python benchmarks/train_speed.py --mode kedro-run --repeats 3
+    python benchmarks/train_speed.py --mode kedro-run --kedro-args=--pipeline=train
 """
 
 from __future__ import annotations
@@ -241,31 +244,44 @@ def benchmark_training(
         )
 
 
-def benchmark_kedro_run(repeats: int, kedro_args: list[str]) -> None:
-    """Time whole cold `kedro run`s and their peak memory (of the process tree's largest)."""
-    runs = []
+def _timed_process(command: list[str], env: dict) -> dict:
+    """Run ``command`` from the project root; its wall seconds and peak resident memory."""
+    start = time.perf_counter()
+    process = subprocess.Popen(
+        command, cwd=PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"{' '.join(command)} failed")
+    return {"seconds": seconds, "peak_rss_mb": usage.ru_maxrss / 1024}
+
+
+def benchmark_kedro_run(repeats: int, kedro_args: list[str], steps: int) -> None:
+    """Time whole cold ``kedro run``s beside the seed's loop as a whole process
+    (TensorFlow import, data loading, ``steps`` steps, the test), alternating."""
     env = {**os.environ, "KEDRO_DISABLE_TELEMETRY": "1"}
+    commands = {
+        "kedro run": [sys.executable, "-m", "kedro", "run", *kedro_args],
+        SEED_LOOP: [sys.executable, __file__, "--child", SEED_LOOP, "--steps", str(steps)],
+    }
+    runs = {name: [] for name in commands}
     for repeat in range(repeats):
-        start = time.perf_counter()
-        process = subprocess.Popen(
-            [sys.executable, "-m", "kedro", "run", *kedro_args],
-            cwd=PROJECT_ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        _, status, usage = os.wait4(process.pid, 0)
-        seconds = time.perf_counter() - start
-        if os.waitstatus_to_exitcode(status) != 0:
-            raise SystemExit(f"kedro run {' '.join(kedro_args)} failed")
-        runs.append({"seconds": seconds, "peak_rss_mb": usage.ru_maxrss / 1024})
-        print(
-            f"  run {repeat + 1}/{repeats}: {seconds:.1f} s, "
-            f"peak RSS {usage.ru_maxrss / 1024:.0f} MB",
-            flush=True,
-        )
-    print(f"\ncold `kedro run {' '.join(kedro_args)}`, {repeats} runs")
-    print(_summary("kedro run", runs, None))
+        for name, command in commands.items():
+            runs[name].append(_timed_process(command, env))
+            print(
+                f"  {name} {repeat + 1}/{repeats}: {runs[name][-1]['seconds']:.1f} s, "
+                f"peak RSS {runs[name][-1]['peak_rss_mb']:.0f} MB",
+                flush=True,
+            )
+    print(
+        f"\ncold `kedro run {' '.join(kedro_args)}` and the seed's loop as a process "
+        f"({steps} steps), {repeats} runs each"
+    )
+    for name, timed in runs.items():
+        print(_summary(name, timed, None))
+    medians = {name: statistics.median(r["seconds"] for r in timed) for name, timed in runs.items()}
+    print(f"ratio kedro run / {SEED_LOOP} process: {medians['kedro run'] / medians[SEED_LOOP]:.2f}")
 
 
 def main() -> None:
@@ -313,7 +329,7 @@ def main() -> None:
     elif args.mode == "training":
         benchmark_training(args.steps, seeds, args.implementations)
     else:
-        benchmark_kedro_run(args.repeats, args.kedro_args)
+        benchmark_kedro_run(args.repeats, args.kedro_args, args.steps)
 
 
 if __name__ == "__main__":
