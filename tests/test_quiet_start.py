@@ -6,10 +6,7 @@ import logging
 import os
 
 import pytest
-from mlflow.environment_variables import (
-    _MLFLOW_ENABLE_SGC_RUN_RESUMPTION_FOR_DATABRICKS_JOBS,
-    MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR,
-)
+from mlflow.environment_variables import MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR
 
 from mnist_pipeline.datasets.mlflow_live_metrics_dataset import MlflowLiveMetricsDataset
 from mnist_pipeline.datasets.mlflow_tags_dataset import MlflowTagsDataset
@@ -21,11 +18,7 @@ def quiet(monkeypatch):
     for name in ("py.warnings", "mlflow.pyfunc"):
         monkeypatch.setattr(logging.getLogger(name), "filters", [])
     environment = dict(os.environ)
-    for variable in (
-        _MLFLOW_ENABLE_SGC_RUN_RESUMPTION_FOR_DATABRICKS_JOBS,
-        MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR,
-    ):
-        environment.pop(variable.name, None)
+    environment.pop(MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR.name, None)
     monkeypatch.setattr(os, "environ", environment)
     quiet_start()
 
@@ -42,8 +35,7 @@ def test_the_known_library_messages_are_dropped_and_others_kept(quiet):
     assert _passes("mlflow.pyfunc", "Validating input example against model signature")
 
 
-def test_mlflow_skips_its_databricks_and_progress_bar_work(quiet):
-    assert _MLFLOW_ENABLE_SGC_RUN_RESUMPTION_FOR_DATABRICKS_JOBS.get() is False
+def test_mlflow_draws_no_download_progress_bar(quiet):
     assert MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR.get() is False
 
 

@@ -1,6 +1,6 @@
 """What every ``kedro`` command of this project sets before it starts: a quiet log.
 
-Each item below is a line (or a cost) that the libraries under this project produce on
+Each item below is a line that the libraries under this project print on
 every run and that a user can do nothing about; each is removed at the narrowest point
 that reaches it, with the upstream cause named. Called once, from the project settings.
 """
@@ -40,8 +40,5 @@ def quiet_start() -> None:
         logging.getLogger(logger_name).addFilter(_dropping(text))
     # TensorFlow's C++ start-up lines, in runs that train or load a model.
     filter_tensorflow_banner()
-    # MLflow looks for a Databricks notebook at every start_run (importing IPython: 0.4 s)
-    # to resume Databricks serverless GPU jobs; this project never runs there.
-    os.environ.setdefault("MLFLOW_ENABLE_SGC_RUN_RESUMPTION_FOR_DATABRICKS_JOBS", "false")
     # MLflow draws a download progress bar when it checks the logged model's input example.
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
