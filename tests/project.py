@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -52,6 +54,49 @@ def run_kedro(project: Path, *args: str, timeout: float = 900) -> subprocess.Com
         timeout=timeout,
         check=False,
     )
+
+
+#: Where an unfinished training keeps its resume checkpoints.
+CHECKPOINTS = Path("data") / "06_models" / "resume_checkpoints"
+
+
+def _as_from_a_terminal() -> None:
+    # Ctrl-C reaches the run as it would from a shell: pytest-xdist's workers ignore
+    # SIGINT, and an ignored signal stays ignored across exec (Python would then never
+    # raise KeyboardInterrupt).
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def start_kedro(project: Path, *args: str, env: dict | None = None) -> subprocess.Popen:
+    """Start ``kedro run <args>`` in ``project`` in a process group of its own (so that a
+    test can signal it as a terminal would); its output goes to ``project/kedro-*.log``."""
+    env = {**(os.environ if env is None else env), "KEDRO_DISABLE_TELEMETRY": "1"}
+    log = open(project / f"kedro-{time.monotonic_ns()}.log", "w")  # noqa: SIM115
+    return subprocess.Popen(
+        [sys.executable, "-m", "kedro", "run", *args],
+        cwd=project,
+        env={**env, "COLUMNS": "200"},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        preexec_fn=_as_from_a_terminal,  # noqa: PLW1509 (no threads to deadlock here)
+    )
+
+
+def kedro_logs(project: Path) -> str:
+    """The output of every :func:`start_kedro` in ``project``, oldest first."""
+    return "\n".join(p.read_text() for p in sorted(project.glob("kedro-*.log")))
+
+
+def wait_for_checkpoints(project: Path, process: subprocess.Popen, count: int) -> None:
+    """Wait until the training run ``process`` has saved ``count`` resume checkpoints."""
+    deadline = time.monotonic() + 300
+    while len(list((project / CHECKPOINTS).glob("ckpt-*.json"))) < count:
+        assert process.poll() is None, (
+            f"training ended before it could be interrupted:\n{kedro_logs(project)[-3000:]}"
+        )
+        assert time.monotonic() < deadline, "no checkpoints appeared"
+        time.sleep(0.05)
 
 
 def write_model_input(project: Path, arrays: dict[str, np.ndarray]) -> None:

@@ -5,60 +5,36 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from ..conftest import model_input
-from ..project import copy_project, mlflow_store, run_kedro, write_model_input
+from ..project import (
+    CHECKPOINTS,
+    copy_project,
+    mlflow_store,
+    run_kedro,
+    start_kedro,
+    wait_for_checkpoints,
+    write_model_input,
+)
 
 pytestmark = pytest.mark.slow
 
 STEPS, EVERY = 3000, 500
 PARAMS = f"train.steps={STEPS},train.eval_every={EVERY},train.batch_size=50,train.seed=5"
-CHECKPOINTS = Path("data") / "06_models" / "resume_checkpoints"
 
 
 def _model_input() -> dict[str, np.ndarray]:
     return model_input(1000, 200, 200)
 
 
-def _as_from_a_terminal() -> None:
-    # Ctrl-C reaches the run as it would from a shell: pytest-xdist's workers ignore
-    # SIGINT, and an ignored signal stays ignored across exec (Python would then never
-    # raise KeyboardInterrupt).
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
-def _start_kedro(project: Path, *args: str) -> subprocess.Popen:
-    env = {**os.environ, "KEDRO_DISABLE_TELEMETRY": "1", "COLUMNS": "200"}
-    log = open(project / f"kedro-{time.monotonic_ns()}.log", "w")  # noqa: SIM115
-    return subprocess.Popen(
-        [sys.executable, "-m", "kedro", "run", *args],
-        cwd=project,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-        preexec_fn=_as_from_a_terminal,  # noqa: PLW1509 (no threads to deadlock here)
-    )
-
-
-def _wait_for_checkpoints(project: Path, process: subprocess.Popen, count: int) -> None:
-    deadline = time.monotonic() + 300
-    while len(list((project / CHECKPOINTS).glob("ckpt-*.json"))) < count:
-        assert process.poll() is None, "training ended before it could be interrupted"
-        assert time.monotonic() < deadline, "no checkpoints appeared"
-        time.sleep(0.05)
-
-
 def _interrupt(project: Path, sig: int) -> subprocess.Popen:
     """Start training, wait for its second checkpoint, send ``sig`` to the whole group."""
-    process = _start_kedro(project, "--pipeline=train", f"--params={PARAMS}")
-    _wait_for_checkpoints(project, process, 2)
+    process = start_kedro(project, "--pipeline=train", f"--params={PARAMS}")
+    wait_for_checkpoints(project, process, 2)
     os.killpg(process.pid, sig)
     process.wait(timeout=60)
     return process
@@ -149,7 +125,7 @@ def test_resume_false_starts_afresh(project):
 
 
 def test_two_runs_at_once_one_finishes_the_other_stops_with_a_message(project):
-    runs = [_start_kedro(project, "--pipeline=train", f"--params={PARAMS}") for _ in range(2)]
+    runs = [start_kedro(project, "--pipeline=train", f"--params={PARAMS}") for _ in range(2)]
     codes = sorted(run.wait(timeout=300) for run in runs)
     assert codes == [0, 1]
     outputs = [p.read_text() for p in sorted(project.glob("kedro-*.log"))]

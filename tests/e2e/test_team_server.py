@@ -23,7 +23,15 @@ import pytest
 from PIL import Image
 
 from ..conftest import MNIST_FILES, closed_port_url, model_input
-from ..project import artifact_paths, copy_project, write_model_input
+from ..project import (
+    CHECKPOINTS,
+    artifact_paths,
+    copy_project,
+    kedro_logs,
+    start_kedro,
+    wait_for_checkpoints,
+    write_model_input,
+)
 from .team_server import Postgres, TrackingServer, postgres_missing
 
 pytestmark = [
@@ -36,7 +44,6 @@ MEMBERS = ("alice", "bob", "carol", "dave")
 READER = "erin"
 EXPERIMENT = "mnist_pipeline"
 MODEL = "mnist_mlp"
-CHECKPOINTS = Path("data") / "06_models" / "resume_checkpoints"
 #: Runs each test made on the server; the last test counts them there.
 RUNS_MADE: dict[str, int] = {}
 
@@ -110,22 +117,6 @@ def _kedro(project: Path, env: dict, *args: str) -> subprocess.CompletedProcess:
     )
 
 
-def _start_kedro(project: Path, env: dict, *args: str) -> subprocess.Popen:
-    log = open(project / f"kedro-{time.monotonic_ns()}.log", "w")  # noqa: SIM115
-    return subprocess.Popen(
-        [sys.executable, "-m", "kedro", "run", "--env", "server", *args],
-        cwd=project,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-
-
-def _log(project: Path) -> str:
-    return "\n".join(p.read_text() for p in sorted(project.glob("kedro-*.log")))
-
-
 def _access(server: TrackingServer, action: str, user: str) -> None:
     """The README's command for the admin to add a team member or a reader."""
     result = subprocess.run(
@@ -186,15 +177,17 @@ def test_four_team_members_at_once_then_evaluate_and_predict(server, tmp_path, r
             shutil.copy(real_mnist_dir / name, project / "data" / "01_raw" / name)
         projects.append(project)
     processes = [
-        _start_kedro(
+        start_kedro(
             project,
-            _client_env(server, member),
+            "--env",
+            "server",
             f"--params=train.steps=500,train.eval_every=100,train.seed={seed}",
+            env=_client_env(server, member),
         )
         for seed, (member, project) in enumerate(zip(MEMBERS, projects, strict=True))
     ]
     codes = [process.wait(timeout=900) for process in processes]
-    assert codes == [0, 0, 0, 0], "\n".join(_log(p)[-2000:] for p in projects)
+    assert codes == [0, 0, 0, 0], "\n".join(kedro_logs(p)[-2000:] for p in projects)
 
     runs = _new_runs(server, before)
     assert sorted(run.info.run_name for run in runs) == ["__default__"] * 4
@@ -290,16 +283,6 @@ def test_a_reader_can_neither_run_nor_move_the_champion(server, tmp_path):
 PARAMS = "--params=train.steps=4000,train.eval_every=500,train.batch_size=50,train.seed=3"
 
 
-def _wait_for_checkpoints(project: Path, process: subprocess.Popen, count: int) -> None:
-    deadline = time.monotonic() + 300
-    while len(list((project / CHECKPOINTS).glob("ckpt-*.json"))) < count:
-        assert process.poll() is None, (
-            f"training ended before it could be interrupted:\n{_log(project)[-3000:]}"
-        )
-        assert time.monotonic() < deadline, "no checkpoints appeared"
-        time.sleep(0.05)
-
-
 def _val_steps(server: TrackingServer, run) -> list[int]:
     with _as(ADMIN):
         history = _client(server).get_metric_history(run.info.run_id, "val_accuracy")
@@ -310,13 +293,13 @@ def test_server_stopped_and_restarted_during_training_loses_nothing(server, tmp_
     project = _training_project(tmp_path / "project")
     env = _client_env(server, MEMBERS[1])
     before = _runs(server)
-    process = _start_kedro(project, env, "--pipeline=train", PARAMS)
-    _wait_for_checkpoints(project, process, 1)
+    process = start_kedro(project, "--env", "server", "--pipeline=train", PARAMS, env=env)
+    wait_for_checkpoints(project, process, 1)
     server.stop()
     time.sleep(3)
     server.start()
     code = process.wait(timeout=900)
-    log = _log(project)
+    log = kedro_logs(project)
     every_point = list(range(0, 4001, 500))
     runs = _new_runs(server, before)
     if code == 0:  # MLflow's retries carried the run over the outage
@@ -340,8 +323,8 @@ def test_kill_9_then_the_next_run_resumes_on_the_server(server, tmp_path):
     project = _training_project(tmp_path / "project")
     env = _client_env(server, MEMBERS[2])
     before = _runs(server)
-    process = _start_kedro(project, env, "--pipeline=train", PARAMS)
-    _wait_for_checkpoints(project, process, 2)
+    process = start_kedro(project, "--env", "server", "--pipeline=train", PARAMS, env=env)
+    wait_for_checkpoints(project, process, 2)
     os.killpg(process.pid, signal.SIGKILL)
     process.wait(timeout=60)
     resumed = _kedro(project, env, "--pipeline=train", PARAMS)
