@@ -34,6 +34,13 @@ KEPT_LINES = (
 )
 
 
+def _python(script: str) -> subprocess.CompletedProcess:
+    """Run ``script`` in a new interpreter, its output captured."""
+    return subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=300
+    )
+
+
 @pytest.mark.parametrize("line", BANNER_LINES)
 def test_each_banner_line_is_recognised(line):
     assert BANNER.search(line)
@@ -54,9 +61,7 @@ def test_only_the_noise_is_dropped_from_what_c_and_python_write():
         "    print('noise from Python\\nkept from Python', file=sys.stderr)\n"
         "os.write(2, b'after\\n')\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
-    )
+    result = _python(script)
     assert result.stderr == "kept from C\nkept from Python\nafter\n"
 
 
@@ -99,9 +104,7 @@ def test_tensorflow_starts_without_its_banner_and_still_takes_thread_settings():
         "threads = tf.config.threading.get_inter_op_parallelism_threads()\n"
         "print(float(tf.constant(1.0) + 1), threads)\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=300
-    )
+    result = _python(script)
     assert result.stdout.split() == ["2.0", "2"]
     assert not any(BANNER.search(line) for line in result.stderr.splitlines()), result.stderr
     assert "oneDNN" not in result.stderr and "cuInit" not in result.stderr
