@@ -10,7 +10,8 @@ loads a model and can do nothing about them.
 :func:`filter_tensorflow_banner` makes the first ``import tensorflow`` of the process (by
 any module, ``keras`` included) run with file descriptor 2 captured; afterwards every
 captured line that is not one of :data:`BANNER` is written back to stderr, in order, so a
-real warning or error is never lost. Nothing else about the import changes: the module,
+real warning or error is never lost (unless the process dies inside the import: then
+what TensorFlow wrote is lost with it). Nothing else about the import changes: the module,
 its spec and its loader are TensorFlow's own.
 """
 
@@ -94,7 +95,8 @@ class _QuietFirstImport(importlib.abc.MetaPathFinder):
                 if self.then is not None:
                     self.then(module)
 
-        # Only this import runs through the wrapper: the spec keeps TensorFlow's loader.
+        # Only this import runs through the wrapper, which puts the module's own loader
+        # back on it before it runs.
         spec.loader = _Once(loader, quiet_exec_module)
         return spec
 
