@@ -42,13 +42,21 @@ def copy_project(destination: Path) -> Path:
     return destination
 
 
+def _kedro_environment(base: dict | None = None) -> dict:
+    """``base`` (by default this process's environment), without telemetry, wide logs."""
+    return {
+        **(os.environ if base is None else base),
+        "KEDRO_DISABLE_TELEMETRY": "1",
+        "COLUMNS": "200",
+    }
+
+
 def run_kedro(project: Path, *args: str, timeout: float = 900) -> subprocess.CompletedProcess:
     """``kedro <args>`` in ``project``; output captured, never raises on failure."""
-    env = {**os.environ, "KEDRO_DISABLE_TELEMETRY": "1", "COLUMNS": "200"}
     return subprocess.run(
         [sys.executable, "-m", "kedro", *args],
         cwd=project,
-        env=env,
+        env=_kedro_environment(),
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -70,12 +78,11 @@ def _as_from_a_terminal() -> None:
 def start_kedro(project: Path, *args: str, env: dict | None = None) -> subprocess.Popen:
     """Start ``kedro run <args>`` in ``project`` in a process group of its own (so that a
     test can signal it as a terminal would); its output goes to ``project/kedro-*.log``."""
-    env = {**(os.environ if env is None else env), "KEDRO_DISABLE_TELEMETRY": "1"}
     log = open(project / f"kedro-{time.monotonic_ns()}.log", "w")  # noqa: SIM115
     return subprocess.Popen(
         [sys.executable, "-m", "kedro", "run", *args],
         cwd=project,
-        env={**env, "COLUMNS": "200"},
+        env=_kedro_environment(env),
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,
