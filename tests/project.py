@@ -69,9 +69,10 @@ CHECKPOINTS = Path("data") / "06_models" / "resume_checkpoints"
 
 
 def _as_from_a_terminal() -> None:
-    # Ctrl-C reaches the run as it would from a shell: pytest-xdist's workers ignore
-    # SIGINT, and an ignored signal stays ignored across exec (Python would then never
-    # raise KeyboardInterrupt).
+    # Ctrl-C reaches the run as it would from a terminal, however pytest was started: a
+    # background job of a non-interactive shell (`pytest &` in a script or CI) starts with
+    # SIGINT ignored, the ignore is inherited across exec, and Python would then never
+    # raise KeyboardInterrupt.
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
