@@ -113,14 +113,17 @@ def write_model_input(project: Path, arrays: dict[str, np.ndarray]) -> None:
         np.save(project / "data" / "05_model_input" / f"{name}.npy", array)
 
 
-def mlflow_store(project: Path):
-    """A client on the project's MLflow store and all its runs, newest first."""
+def mlflow_store(project: Path, run_name: str | None = None):
+    """A client on the project's MLflow store and all its runs (those named ``run_name``,
+    e.g. a pipeline's, if given), newest first."""
     import mlflow
 
     store = f"sqlite:///{project / 'mlflow.db'}"
     client = mlflow.MlflowClient(tracking_uri=store, registry_uri=store)
     experiments = [e.experiment_id for e in client.search_experiments()]
     runs = client.search_runs(experiments, order_by=["attributes.start_time DESC"])
+    if run_name is not None:
+        runs = [run for run in runs if run.info.run_name == run_name]
     return client, runs
 
 

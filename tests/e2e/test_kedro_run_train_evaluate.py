@@ -56,7 +56,7 @@ def test_training_run_prints_no_start_up_noise(trained_twice):
 
 def test_run_records_params_metrics_checkpoint_and_model(trained_twice):
     project, _ = trained_twice
-    client, runs = mlflow_store(project)
+    client, runs = mlflow_store(project, "train")
     assert len(runs) == 2
     run = runs[0]
     assert run.info.status == "FINISHED"
@@ -99,7 +99,7 @@ def test_run_records_params_metrics_checkpoint_and_model(trained_twice):
 
 def test_each_run_registers_a_version_and_the_equal_second_becomes_champion(trained_twice):
     project, _ = trained_twice
-    client, (second, first) = mlflow_store(project)
+    client, (second, first) = mlflow_store(project, "train")
     versions = {str(v.version): v for v in client.search_model_versions("name = 'mnist_mlp'")}
     assert {versions["1"].run_id, versions["2"].run_id} == {first.info.run_id, second.info.run_id}
     assert versions["1"].run_id == first.info.run_id
@@ -115,7 +115,7 @@ def test_each_run_registers_a_version_and_the_equal_second_becomes_champion(trai
 
 def test_metric_histories_are_those_of_the_history_table(trained_twice):
     project, _ = trained_twice
-    client, runs = mlflow_store(project)
+    client, runs = mlflow_store(project, "train")
     run = runs[0]
     table = pd.read_csv(project / "data" / "08_reporting" / "training_history.csv")
     for column in ("val_accuracy", "train_loss", "learning_rate"):
@@ -140,7 +140,7 @@ def test_metric_histories_are_those_of_the_history_table(trained_twice):
 
 def test_same_seed_gives_identical_metrics(trained_twice):
     project, _ = trained_twice
-    client, (second, first) = mlflow_store(project)
+    client, (second, first) = mlflow_store(project, "train")
 
     def series(run):
         return [
@@ -167,7 +167,7 @@ def test_checkpoint_reloads_into_a_model_with_the_same_test_accuracy(trained_twi
     arrays = _model_input()
     logits = model.predict(arrays["x_test"], verbose=0)
     accuracy = float((logits.argmax(1) == arrays["y_test"].argmax(1)).mean())
-    _, runs = mlflow_store(project)
+    _, runs = mlflow_store(project, "train")
     assert accuracy == pytest.approx(runs[0].data.metrics["test_accuracy"], abs=1e-6)
 
 
