@@ -1,41 +1,21 @@
 """Test-set metrics and the tables and plots a person looks at to judge the model.
 
-Everything but :func:`predict_logits` is NumPy, pandas and matplotlib on the model's
-logits, so the reports can be recomputed and tested without TensorFlow. Plots are built
-as standalone ``Figure`` objects, not through ``pyplot``: no global figure state, no
-display backend needed on servers, and the notebook's inline backend is left alone.
+The logits come from :func:`..inference.nodes.predict_logits`, the served model's own
+step; everything here is NumPy, pandas and matplotlib on them, so the reports can be
+recomputed and tested without TensorFlow. Plots are built as standalone ``Figure``
+objects, not through ``pyplot``: no global figure state, no display backend needed on
+servers, and the notebook's inline backend is left alone.
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-#: Rows per call of the model: bounds the memory of the hidden layer on large inputs.
-PREDICT_CHUNK = 10_000
-
-
-def predict_logits(model: Any, features: np.ndarray) -> np.ndarray:
-    """The model's logits for every row of ``features``, (count, classes) float32.
-
-    The model is called directly on chunks of rows rather than through ``model.predict``,
-    whose per-call set-up costs more than a small request's whole computation.
-    """
-    chunks = [
-        np.asarray(model(features[start : start + PREDICT_CHUNK], training=False))
-        for start in range(0, len(features), PREDICT_CHUNK)
-    ]
-    return np.concatenate(chunks).astype(np.float32, copy=False)
-
-
-def softmax(logits: np.ndarray) -> np.ndarray:
-    """Class probabilities (float64) from logits, one row per example."""
-    shifted = logits.astype(np.float64) - logits.max(axis=1, keepdims=True)
-    exp = np.exp(shifted)
-    return exp / exp.sum(axis=1, keepdims=True)
+# predict_logits is re-exported: the models registered before it moved to the inference
+# nodes unpickle it from this module.
+from ..inference.nodes import predict_logits, softmax  # noqa: F401
 
 
 def score_test_set(logits: np.ndarray, y_test: np.ndarray) -> tuple[float, float]:

@@ -2,13 +2,13 @@
 
 from kedro.pipeline import Pipeline, node, pipeline
 
+from ..inference.nodes import predict_logits
 from .nodes import (
     confusion_matrix,
     per_class_report,
     plot_confident_mistakes,
     plot_confusion_matrix,
     plot_learning_curve,
-    predict_logits,
     score_test_set,
 )
 

@@ -7,6 +7,8 @@ they take what a client sends, so a bad request is told apart from a bug by
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 from mlflow.exceptions import MlflowException
@@ -14,12 +16,34 @@ from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
 
 from mnist_pipeline.errors import UserFacingError
 
-from ..evaluate.nodes import softmax
-
 #: The side of an MNIST image, in pixels.
 IMAGE_SIDE = 28
 #: Columns of a prediction table: the digit, its probability, then each class's.
 PREDICTION_COLUMNS = ["digit", "probability", *(f"p{digit}" for digit in range(10))]
+
+
+#: Rows per call of the model: bounds the memory of the hidden layer on large inputs.
+PREDICT_CHUNK = 10_000
+
+
+def predict_logits(model: Any, features: np.ndarray) -> np.ndarray:
+    """The model's logits for every row of ``features``, (count, classes) float32.
+
+    The model is called directly on chunks of rows rather than through ``model.predict``,
+    whose per-call set-up costs more than a small request's whole computation.
+    """
+    chunks = [
+        np.asarray(model(features[start : start + PREDICT_CHUNK], training=False))
+        for start in range(0, len(features), PREDICT_CHUNK)
+    ]
+    return np.concatenate(chunks).astype(np.float32, copy=False)
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Class probabilities (float64) from logits, one row per example."""
+    shifted = logits.astype(np.float64) - logits.max(axis=1, keepdims=True)
+    exp = np.exp(shifted)
+    return exp / exp.sum(axis=1, keepdims=True)
 
 
 class InvalidImagesError(UserFacingError, MlflowException):

@@ -8,9 +8,8 @@ pixels become model input through ``preprocess``'s own node, and the logits come
 
 from kedro.pipeline import Pipeline, node, pipeline
 
-from ..evaluate.nodes import predict_logits
 from ..preprocess.nodes import flatten_and_scale
-from .nodes import check_digit_images, predictions_table
+from .nodes import check_digit_images, predict_logits, predictions_table
 
 #: The dataset a client of the served model provides.
 INPUT_NAME = "digit_images"
