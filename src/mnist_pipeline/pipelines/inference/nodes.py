@@ -20,8 +20,6 @@ from mnist_pipeline.errors import UserFacingError
 IMAGE_SIDE = 28
 #: Columns of a prediction table: the digit, its probability, then each class's.
 PREDICTION_COLUMNS = ["digit", "probability", *(f"p{digit}" for digit in range(10))]
-
-
 #: Rows per call of the model: bounds the memory of the hidden layer on large inputs.
 PREDICT_CHUNK = 10_000
 

@@ -2,8 +2,8 @@
 
 kedro-mlflow logs this pipeline with the trained model after every training run (see
 :mod:`mnist_pipeline.pipeline_registry`), so what is served is exactly these nodes. The
-pixels become model input through ``preprocess``'s own node, and the logits come from
-``evaluate``'s: one definition of each.
+pixels become model input through ``preprocess``'s own node, and ``evaluate`` takes its
+logits from this pipeline's :func:`.nodes.predict_logits`: one definition of each.
 """
 
 from kedro.pipeline import Pipeline, node, pipeline
