@@ -19,7 +19,7 @@ in one process:
 2. the project's whole step in float32 and in mixed precision (``lenet5`` and
    ``lenet5+bf16``; ``fused`` and ``fused+bf16``), and for LeNet-5 the same network in plain
    Keras (``keras-lenet5``, ``model.fit``: the reference of ``train_speed.py --model lenet5``),
-   on the first rows of the real training set.
+   on the real training set.
 
 Printed: ms per kernel and per step (min and median of ``--repeats`` rounds; kernels run
 in a compiled loop, so no Python call sits between them), each dtype's floor (the sum of
@@ -115,14 +115,16 @@ def mlp_kernels(config, dtype, used_features: int, shards: int) -> dict:
     """The two large products of one shard of the fused MLP step, each as a call."""
     import tensorflow as tf
 
-    width = -(-config.hidden_units // shards)
+    from mnist_pipeline.training.fused_steps import shard_bounds
+
+    widest = max(units.stop - units.start for units in shard_bounds(config.hidden_units, shards))
     generator = tf.random.Generator.from_seed(0)
 
     def tensor(*shape):
         return tf.cast(generator.normal(shape), dtype)
 
-    batch_x, weights = tensor(config.batch_size, used_features), tensor(used_features, width)
-    d_hidden = tensor(config.batch_size, width)
+    batch_x, weights = tensor(config.batch_size, used_features), tensor(used_features, widest)
+    d_hidden = tensor(config.batch_size, widest)
     calls = {
         "layer 1 forward": lambda: tf.matmul(batch_x, weights),
         "layer 1 weight gradient": lambda: tf.matmul(batch_x, d_hidden, transpose_a=True),
@@ -157,17 +159,18 @@ def lenet5_steps(x: np.ndarray, labels: np.ndarray, steps: int) -> dict:
     }
 
 
-def mlp_steps(x: np.ndarray, labels: np.ndarray, steps: int, shards: int) -> dict:
-    """``steps`` fused MLP steps in each precision, each as one call."""
-    from mnist_pipeline.training.fused_steps import FusedTrainer, TrainingInputs
+def mlp_steps(inputs, num_inputs: int, steps: int, shards: int) -> dict:
+    """``steps`` fused MLP steps in each precision on ``inputs`` (a ``TrainingInputs``),
+    each as one call."""
+    from mnist_pipeline.training.fused_steps import FusedTrainer
     from mnist_pipeline.training.mlp import AveragedMLP
 
-    inputs = TrainingInputs.from_arrays(x, labels)
+    examples = int(inputs.labels.shape[0])
 
     def project(precision: str):
         config = _config("mlp", precision)
-        trainer = FusedTrainer(AveragedMLP(x.shape[1], 10, config), inputs, shards)
-        return _stepper(trainer, config, len(x), steps)
+        trainer = FusedTrainer(AveragedMLP(num_inputs, 10, config), inputs, shards)
+        return _stepper(trainer, config, examples, steps)
 
     return {"fused": project("float32"), "fused+bf16": project("mixed_bfloat16")}
 
@@ -216,7 +219,6 @@ def main() -> None:
     parser.add_argument("--steps", type=int, help="training steps per round (lenet5 50, mlp 1000)")
     parser.add_argument("--repeats", type=int, default=5, help="rounds of each measurement")
     parser.add_argument("--kernel-calls", type=int, default=50, help="calls per kernel round")
-    parser.add_argument("--rows", type=int, default=5_000, help="training rows the steps read")
     args = parser.parse_args()
     steps = args.steps or (50 if args.model == "lenet5" else 1000)
 
@@ -228,10 +230,13 @@ def main() -> None:
         shards = configure_for_shards(_config("mlp", "float32").hidden_units)
     import tensorflow as tf
 
+    from mnist_pipeline.training.fused_steps import TrainingInputs
+
     data = PROJECT_ROOT / "data" / "05_model_input"
-    x = np.load(data / "x_train.npy", mmap_mode="r")[: args.rows].astype(np.float32)
-    labels = np.argmax(np.load(data / "y_train.npy", mmap_mode="r")[: args.rows], axis=1)
-    labels = labels.astype(np.int32)
+    x = np.load(data / "x_train.npy").astype(np.float32, copy=False)
+    labels = np.argmax(np.load(data / "y_train.npy"), axis=1).astype(np.int32)
+    # The MLP's products read the features that are non-zero somewhere in the training set.
+    inputs = TrainingInputs.from_arrays(x, labels) if args.model == "mlp" else None
 
     floors = {}
     for dtype in (tf.float32, tf.bfloat16):
@@ -239,7 +244,7 @@ def main() -> None:
             calls = lenet5_kernels(_config("lenet5", "float32"), dtype)
             title = f"{dtype.name} kernels of one LeNet-5 step"
         else:
-            used = int(np.count_nonzero(np.load(data / "x_train.npy", mmap_mode="r").any(axis=0)))
+            used = int(inputs.used_features.shape[0])
             calls = mlp_kernels(_config("mlp", "float32"), dtype, used, shards)
             title = f"{dtype.name} kernels of one MLP step, one of {shards} shards"
         floors[dtype.name] = _floor(title, calls, args)
@@ -248,7 +253,7 @@ def main() -> None:
         runs = lenet5_steps(x, labels, steps)
         float32_name, mixed_name = "lenet5", "lenet5+bf16"
     else:
-        runs = mlp_steps(x, labels, steps, shards)
+        runs = mlp_steps(inputs, x.shape[1], steps, shards)
         float32_name, mixed_name = "fused", "fused+bf16"
     print(f"\nwhole training steps, batch 100 (ms per step over {steps} steps: min, median)")
     step_ms = {}
