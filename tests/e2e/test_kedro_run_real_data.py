@@ -82,11 +82,11 @@ def test_bad_raw_file_stops_with_one_message_and_keeps_outputs(project, file, da
     assert {p: p.stat().st_mtime_ns for p in outputs} == before
 
 
-@pytest.mark.parametrize("stage", ["ingest", "preprocess"])
-def test_stages_that_only_move_arrays_never_import_tensorflow(project, stage):
+def _modules_imported_by_kedro(project, *args: str) -> set[str]:
+    """Every module ``kedro <args>`` imports in ``project`` (``python -X importtime``)."""
     env = {**os.environ, "KEDRO_DISABLE_TELEMETRY": "1"}
     result = subprocess.run(
-        [sys.executable, "-X", "importtime", "-m", "kedro", "run", f"--pipeline={stage}"],
+        [sys.executable, "-X", "importtime", "-m", "kedro", *args],
         cwd=project,
         env=env,
         capture_output=True,
@@ -95,13 +95,25 @@ def test_stages_that_only_move_arrays_never_import_tensorflow(project, stage):
         check=False,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    imported = {
+    return {
         line.rsplit("|", 1)[-1].strip()
         for line in result.stderr.splitlines()
         if line.startswith("import time:")
     }
+
+
+@pytest.mark.parametrize("stage", ["ingest", "preprocess"])
+def test_stages_that_only_move_arrays_never_import_tensorflow(project, stage):
+    imported = _modules_imported_by_kedro(project, "run", f"--pipeline={stage}")
     assert {"kedro", "mlflow", f"mnist_pipeline.pipelines.{stage}"} <= imported  # it did run
     assert not {"tensorflow", "keras"} & imported
+
+
+def test_loading_the_project_settings_imports_no_plotting_or_tensorflow(project):
+    """``kedro --help`` loads the settings (hooks, the served model's nodes), not the plots."""
+    imported = _modules_imported_by_kedro(project, "--help")
+    assert {"mnist_pipeline.hooks", "mnist_pipeline.pipelines.inference.nodes"} <= imported
+    assert not {"matplotlib", "tensorflow", "keras"} & imported
 
 
 def test_short_training_on_real_data_learns(project):
