@@ -5,13 +5,15 @@
 - :mod:`.lineage`: a run that uses a trained model is tagged with the run that trained it;
 - :mod:`.registration`: a newly registered model becomes the champion if it earns it;
 - :mod:`.tracking_server`: a remote tracking server checked before it is used;
-- :mod:`.airflow`: the MLflow runs of one Airflow DAG run tagged with its id.
+- :mod:`.airflow`: the MLflow runs of one Airflow DAG run tagged with its id;
+- :mod:`.mlflow_tracking`: kedro-mlflow's own hook, building no unused catalog entry.
 
 The two that tag the run (lineage, airflow) set their tags through :mod:`.pending_tags`.
 """
 
 from .airflow import AirflowRunTagsHook
 from .lineage import ModelLineageHook, ModelNotTrainedError
+from .mlflow_tracking import LazyCatalogMlflowHook
 from .parameters import ParameterCheckHook
 from .registration import ModelRegistryHook
 from .runs import OneRunAtATimeHook
@@ -19,6 +21,7 @@ from .tracking_server import TrackingServerHook
 
 __all__ = [
     "AirflowRunTagsHook",
+    "LazyCatalogMlflowHook",
     "ModelLineageHook",
     "ModelNotTrainedError",
     "ModelRegistryHook",

@@ -4,18 +4,24 @@ The logits come from :func:`..inference.nodes.predict_logits`, the served model'
 step; everything here is NumPy, pandas and matplotlib on them, so the reports can be
 recomputed and tested without TensorFlow. Plots are built as standalone ``Figure``
 objects, not through ``pyplot``: no global figure state, no display backend needed on
-servers, and the notebook's inline backend is left alone.
+servers, and the notebook's inline backend is left alone. matplotlib is imported when the
+first plot is drawn, not with this module: every ``kedro run`` imports the pipelines, and
+the runs that draw nothing (``ingest``, ``preprocess``, ``train``) should not pay for it.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
 
 # predict_logits is re-exported: the models registered before it moved to the inference
 # nodes unpickle it from this module.
 from ..inference.nodes import predict_logits, softmax  # noqa: F401
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 
 def score_test_set(logits: np.ndarray, y_test: np.ndarray) -> tuple[float, float]:
@@ -73,12 +79,19 @@ def per_class_report(confusion: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([report, averages], ignore_index=True)
 
 
+def _figure(width: float, height: float) -> Figure:
+    """A new standalone figure of that size in inches, at the reports' resolution."""
+    from matplotlib.figure import Figure  # noqa: PLC0415  (see the module docstring)
+
+    return Figure(figsize=(width, height), dpi=110)
+
+
 def plot_confusion_matrix(confusion: pd.DataFrame) -> Figure:
     """Heat map of the confusion matrix on a log colour scale, counts written in each cell."""
     from matplotlib.colors import LogNorm  # noqa: PLC0415
 
     matrix = confusion.to_numpy()
-    figure = Figure(figsize=(7.5, 6.5), dpi=110)
+    figure = _figure(7.5, 6.5)
     axes = figure.subplots()
     image = axes.imshow(
         np.maximum(matrix, 0.5), cmap="Blues", norm=LogNorm(vmin=0.5, vmax=matrix.max())
@@ -109,7 +122,7 @@ def plot_confusion_matrix(confusion: pd.DataFrame) -> Figure:
 
 def plot_learning_curve(history: pd.DataFrame) -> Figure:
     """Validation accuracy of the averaged model and the learning rate, against the step."""
-    figure = Figure(figsize=(8, 4.5), dpi=110)
+    figure = _figure(8, 4.5)
     accuracy_axes = figure.subplots()
     accuracy_axes.plot(
         history["step"],
@@ -154,7 +167,7 @@ def plot_confident_mistakes(
     side = int(round(np.sqrt(x_test.shape[1])))
     columns = min(8, max(1, len(chosen)))
     rows = max(1, int(np.ceil(len(chosen) / columns)))
-    figure = Figure(figsize=(1.6 * columns, 1.9 * rows + 0.5), dpi=110)
+    figure = _figure(1.6 * columns, 1.9 * rows + 0.5)
     axes = figure.subplots(rows, columns, squeeze=False)
     for axis in axes.ravel():
         axis.axis("off")
