@@ -3,7 +3,7 @@
 After the catalog is created, kedro-mlflow 2.0 gives each of its metric datasets that has
 no key of its own the catalog name as key. To find them it calls ``catalog.items()``,
 which builds every entry of the catalog and so imports every dataset's library: a run
-of ``ingest`` imported matplotlib (through the reports' dataset) for nothing. The hook is
+of ``ingest`` imported matplotlib (through the figures' dataset) for nothing. The hook is
 also given the catalog's configuration, which names each entry's type without importing
 it (Kedro's ``DataCatalog.get_type`` imports the class), so this hook hands kedro-mlflow
 only the entries configured as one of its metric datasets; the rest are built when a
