@@ -37,6 +37,21 @@ def _after_catalog_created(catalog: DataCatalog, conf_catalog: dict) -> None:
     )
 
 
+def test_a_metric_dataset_factory_pattern_is_left_to_kedro():
+    """kedro-mlflow visits the catalog's entries; a pattern is resolved when a run needs it."""
+    config = {
+        "{name}_score": {"type": "kedro_mlflow.io.metrics.MlflowMetricDataset"},
+        "test_accuracy": {"type": "kedro_mlflow.io.metrics.MlflowMetricDataset"},
+    }
+    catalog = DataCatalog.from_config(config)
+
+    _after_catalog_created(catalog, config)
+
+    assert catalog.keys() == ["test_accuracy"]
+    assert catalog["test_accuracy"].key == "test_accuracy"
+    assert catalog["val_score"].key is None  # kedro-mlflow's hook never saw it
+
+
 def test_the_metric_entries_are_read_from_the_config_in_either_spelling():
     assert metric_entries(CONFIG) == ["test_accuracy", "keyed_metric", "loss_history"]
 

@@ -69,7 +69,10 @@ class LazyCatalogMlflowHook(MlflowHook):
         load_versions: dict[str, str],
     ) -> None:
         """Name kedro-mlflow's metric datasets after their entries, building no other entry."""
-        names = [name for name in metric_entries(conf_catalog) if name in catalog]
+        # The entries kedro-mlflow's own ``catalog.items()`` would visit: not the dataset
+        # factory patterns, which ``name in catalog`` would match (by the pattern itself).
+        entries = set(catalog.keys())
+        names = [name for name in metric_entries(conf_catalog) if name in entries]
         super().after_catalog_created(
             catalog=_MetricEntries(catalog, names),
             conf_catalog=conf_catalog,
