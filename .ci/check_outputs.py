@@ -44,7 +44,7 @@ def _newest_run(name: str):
 
 def check_tracking(min_test_accuracy: float) -> None:
     """The newest `__default__` run: finished, with test accuracy, artifacts and its model
-    registered as a version of mnist_mlp with the champion decision on its tags."""
+    registered as a version of mnist_classifier with the champion decision on its tags."""
     client, run = _newest_run("__default__")
     accuracy = run.data.metrics["test_accuracy"]
     steps = sorted(m.step for m in client.get_metric_history(run.info.run_id, "val_accuracy"))
@@ -62,11 +62,11 @@ def check_tracking(min_test_accuracy: float) -> None:
     assert steps == list(range(0, 20001, 1000)), steps
     assert "checkpoint" in artifacts, artifacts
     (version,) = client.search_model_versions(
-        f"name = 'mnist_mlp' and run_id = '{run.info.run_id}'"
+        f"name = 'mnist_classifier' and run_id = '{run.info.run_id}'"
     )
-    champion = client.get_model_version_by_alias("mnist_mlp", "champion")
+    champion = client.get_model_version_by_alias("mnist_classifier", "champion")
     print(
-        f"registered mnist_mlp version {version.version}: {version.tags['promotion']}; "
+        f"registered mnist_classifier version {version.version}: {version.tags['promotion']}; "
         f"champion is version {champion.version}"
     )
     assert version.tags["promoted"] in ("true", "false")

@@ -56,10 +56,10 @@ SIDE = 28
 
 
 def _config(model: str, precision: str):
-    from mnist_pipeline.training.config import TrainingConfig
+    from mnist_pipeline.parameters import TrainParameters
 
     params = yaml.safe_load((PROJECT_ROOT / "conf/base/parameters_train.yml").read_text())
-    return TrainingConfig.from_params({**params["train"], "model": model, "precision": precision})
+    return TrainParameters.check({**params["train"], "model": model, "precision": precision})
 
 
 def _timed(run, calls: int, repeats: int) -> tuple[float, float]:
@@ -137,12 +137,16 @@ def lenet5_steps(x: np.ndarray, labels: np.ndarray, steps: int) -> dict:
     import tensorflow as tf
     from train_speed import keras_lenet5
 
-    from mnist_pipeline.training.lenet5 import AveragedLeNet5, LeNet5Trainer
+    from mnist_pipeline.training.lenet5 import AveragedLeNet5
+    from mnist_pipeline.training.reference_step import ReferenceTrainer
+    from mnist_pipeline.training.schedules import Schedule
 
     def project(precision: str):
         config = _config("lenet5", precision)
-        trainer = LeNet5Trainer(AveragedLeNet5(x.shape[1], 10, config), x, labels)
-        return _stepper(trainer, config, len(x), steps)
+        network = AveragedLeNet5(x.shape[1], 10, config)
+        trainer = ReferenceTrainer(network, x, labels, Schedule.of(config, len(x)))
+        rows = _rows(config, len(x), steps)
+        return lambda: trainer.train_steps(rows)
 
     config = _config("lenet5", "float32")
     model = keras_lenet5(config, len(x))
@@ -169,18 +173,22 @@ def mlp_steps(inputs, num_inputs: int, steps: int, shards: int) -> dict:
 
     def project(precision: str):
         config = _config("mlp", precision)
-        trainer = FusedTrainer(AveragedMLP(num_inputs, 10, config), inputs, shards)
+        trainer = FusedTrainer(AveragedMLP(num_inputs, 10, config), inputs, shards=shards)
         return _stepper(trainer, config, examples, steps)
 
     return {"fused": project("float32"), "fused+bf16": project("mixed_bfloat16")}
 
 
+def _rows(config, examples: int, steps: int) -> np.ndarray:
+    """The rows of ``steps`` batches, in order."""
+    return np.arange(steps * config.batch_size).reshape(steps, config.batch_size) % examples
+
+
 def _stepper(trainer, config, examples: int, steps: int):
     """A call running ``steps`` of ``trainer`` at the base rate and the full decay."""
-    rows = np.arange(steps * config.batch_size).reshape(steps, config.batch_size) % examples
     rates = np.full(steps, config.learning_rate_base)
     decays = np.full(steps, config.moving_average_decay)
-    return lambda: trainer.train_steps(rows, rates, decays)
+    return lambda: trainer.run_steps(_rows(config, examples, steps), rates, decays)
 
 
 def _repeated(call, times: int):

@@ -20,8 +20,8 @@ import time
 import numpy as np
 import tensorflow as tf
 
+from mnist_pipeline.parameters import TrainParameters
 from mnist_pipeline.training.batches import EpochShuffler
-from mnist_pipeline.training.config import TrainingConfig
 from mnist_pipeline.training.mlp import AveragedMLP
 
 v1 = tf.compat.v1
@@ -74,7 +74,7 @@ def train_reference(  # noqa: PLR0915
     y_val,
     x_test,
     y_test,
-    config: TrainingConfig,
+    config: TrainParameters,
     own_randomness: bool = False,
     log=print,
 ) -> dict:

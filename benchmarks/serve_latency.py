@@ -11,7 +11,7 @@ The reference in the same script is the same model loaded in this process
 request parsing: the ratio served / in-process says how much of a request is the
 model's own work. Request bodies are encoded once, before timing.
 
-    mlflow models serve -m models:/mnist_mlp@champion --env-manager local \\
+    mlflow models serve -m models:/mnist_classifier@champion --env-manager local \\
         --host 127.0.0.1 --port 5001 &
     python benchmarks/serve_latency.py
     python benchmarks/serve_latency.py --url http://127.0.0.1:5001 --singles 200 --repeats 3
@@ -74,7 +74,7 @@ def main() -> None:
     parser.add_argument("--url", default="http://127.0.0.1:5001")
     parser.add_argument(
         "--model-uri",
-        default="models:/mnist_mlp@champion",
+        default="models:/mnist_classifier@champion",
         help="the model the server serves (for the in-process reference)",
     )
     parser.add_argument("--singles", type=int, default=200)

@@ -139,7 +139,7 @@ def _child(implementation: str, steps: int, seed: int) -> None:
     import yaml
 
     sys.path.insert(0, str(Path(__file__).parent))
-    from mnist_pipeline.training.config import TrainingConfig
+    from mnist_pipeline.parameters import TrainParameters
 
     data = {
         name: np.load(PROJECT_ROOT / "data" / "05_model_input" / f"{name}.npy") for name in SPLITS
@@ -155,7 +155,7 @@ def _child(implementation: str, steps: int, seed: int) -> None:
         }
     elif implementation != SEED_LOOP:
         overrides["implementation"] = implementation
-    config = TrainingConfig.from_params({**params, **overrides})
+    config = TrainParameters.check({**params, **overrides})
     quiet = lambda *args, **kwargs: None  # noqa: E731
     if implementation == SEED_LOOP:
         from seed_reference import train_reference
@@ -170,7 +170,8 @@ def _child(implementation: str, steps: int, seed: int) -> None:
         from mnist_pipeline.training.loop import train
 
         start = time.perf_counter()
-        result = train(**data, config=config)
+        test_set = (data.pop("x_test"), data.pop("y_test"))
+        result = train(**data, config=config, test_set=test_set)
         seconds, accuracy = time.perf_counter() - start, result.test_accuracy
     print(
         json.dumps({"seconds": seconds, "test_accuracy": accuracy, "peak_rss_mb": _peak_rss_mb()})

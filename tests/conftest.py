@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from kedro.io import DataCatalog, MemoryDataset
 
-from mnist_pipeline.datasets import IDXDataset
+from . import idx_files
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 #: The four original MNIST files, in ../shared/data/mnist/ beside the project; override with
@@ -73,12 +73,7 @@ def small_mnist() -> dict[str, np.ndarray]:
 def write_idx(tmp_path: Path) -> Callable[[str, np.ndarray], Path]:
     """Write an array as an IDX file (gzip when the name ends in .gz) under tmp_path."""
 
-    def write(name: str, array: np.ndarray) -> Path:
-        path = tmp_path / name
-        IDXDataset(filepath=str(path)).save(array)
-        return path
-
-    return write
+    return lambda name, array: idx_files.write_idx(tmp_path / name, array)
 
 
 class Mirror:

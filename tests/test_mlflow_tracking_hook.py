@@ -12,7 +12,7 @@ from kedro_mlflow.framework.hooks import MlflowHook
 from kedro_mlflow.io.metrics import MlflowMetricDataset
 
 from mnist_pipeline import settings
-from mnist_pipeline.hooks.mlflow_tracking import LazyCatalogMlflowHook, metric_entries
+from mnist_pipeline.tracking.kedro_mlflow_hook import LazyCatalogMlflowHook, metric_entries
 
 CONFIG = {
     "test_accuracy": {"type": "kedro_mlflow.io.metrics.MlflowMetricDataset"},

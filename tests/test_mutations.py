@@ -46,8 +46,8 @@ MUTATIONS = (
     Mutation(
         "LeNet-5's L2 on the convolution weights instead of the fully connected ones",
         "training/lenet5.py",
-        "fc1_weights, fc2_weights = model.variables_[4], model.variables_[6]",
-        "fc1_weights, fc2_weights = model.variables_[0], model.variables_[2]",
+        "fc1_weights, fc2_weights = model.weights[4], model.weights[6]",
+        "fc1_weights, fc2_weights = model.weights[0], model.weights[2]",
         (
             f"{LENET5_TESTS}::test_l2_is_on_the_fully_connected_weights_only",
             f"{LENET5_TESTS}::test_one_step_matches_keras_layers_with_the_same_weights_and_numpy_updates",
@@ -56,29 +56,29 @@ MUTATIONS = (
     Mutation(
         "LeNet-5 validated with the raw weights instead of the averages",
         "training/lenet5.py",
-        "predictions = tf.argmax(logits(x, self.shadows), axis=1, output_type=tf.int32)",
-        "predictions = tf.argmax(logits(x, self.variables_), axis=1, output_type=tf.int32)",
+        "predictions = tf.argmax(logits(x, self.averages), axis=1, output_type=tf.int32)",
+        "predictions = tf.argmax(logits(x, self.weights), axis=1, output_type=tf.int32)",
         (f"{LENET5_TESTS}::test_accuracy_and_the_saved_model_use_the_averaged_weights",),
     ),
     Mutation(
         "LeNet-5's saved model with the raw weights instead of the averages",
         "training/lenet5.py",
-        "model.set_weights([state[SHADOW_PREFIX + name] for name in VARIABLE_NAMES])",
-        "model.set_weights([state[name] for name in VARIABLE_NAMES])",
+        "model.set_weights([state[AVERAGE_PREFIX + name] for name in WEIGHT_NAMES])",
+        "model.set_weights([state[name] for name in WEIGHT_NAMES])",
         (f"{LENET5_TESTS}::test_accuracy_and_the_saved_model_use_the_averaged_weights",),
     ),
     Mutation(
         "validation and test accuracy with the raw weights instead of the averages",
         "training/mlp.py",
-        "chunk_logits = logits(x[start:stop], *self.shadows)",
-        "chunk_logits = logits(x[start:stop], *self.variables_)",
+        "chunk_logits = logits(x[start:stop], *self.averages)",
+        "chunk_logits = logits(x[start:stop], *self.weights)",
         (f"{MLP_TESTS}::test_accuracy_uses_the_averaged_weights",),
     ),
     Mutation(
         "the evaluated and served model with the raw weights instead of the averages",
         "training/mlp.py",
-        "model.set_weights([state[SHADOW_PREFIX + name] for name in VARIABLE_NAMES])",
-        "model.set_weights([state[name] for name in VARIABLE_NAMES])",
+        "model.set_weights([state[AVERAGE_PREFIX + name] for name in WEIGHT_NAMES])",
+        "model.set_weights([state[name] for name in WEIGHT_NAMES])",
         (f"{MLP_TESTS}::test_keras_model_carries_the_averaged_weights",),
     ),
     Mutation(
@@ -165,7 +165,7 @@ MUTATIONS = (
         "training/checkpoints.py",
         "tf.train.Checkpoint(model=model).read(prefix).assert_existing_objects_matched()",
         "tf.train.Checkpoint(model=model).read(prefix).assert_existing_objects_matched()"
-        "; [s.assign(v) for s, v in zip(model.shadows, model.variables_)]",
+        "; [s.assign(v) for s, v in zip(model.averages, model.weights)]",
         ("tests/training/test_checkpoints.py",),
     ),
     Mutation(

@@ -7,12 +7,26 @@ import copy
 import pytest
 import yaml
 
-from mnist_pipeline.parameters import check_parameters
-from mnist_pipeline.training.config import ParameterError
+from mnist_pipeline.parameters import NAMESPACES, ParameterError, TrainParameters, check_parameters
 
 from .conftest import PROJECT_ROOT
 
 ALL = {"ingest", "preprocess", "train", "evaluate", "predict"}
+
+#: The tutorial's own settings (its constants, its EMA, its input_data split).
+SEED_VALUES = {
+    "steps": 20_000,
+    "batch_size": 100,
+    "hidden_units": 500,
+    "init_stddev": 0.1,
+    "init_bias": 0.1,
+    "learning_rate_base": 0.8,
+    "learning_rate_decay": 0.99,
+    "decay_steps": None,
+    "staircase": False,
+    "regularization_rate": 1e-4,
+    "moving_average_decay": 0.99,
+}
 
 
 @pytest.fixture
@@ -28,83 +42,145 @@ def test_project_parameters_pass(parameters):
     check_parameters(parameters, ALL, training_file_examples=60000)
 
 
-@pytest.mark.parametrize(
-    ("namespace", "key", "value", "message"),
-    [
-        ("train", "steps", 0, "train.steps=0 is invalid: it must be a whole number >= 1"),
-        ("train", "batch_size", -1, "train.batch_size=-1 is invalid"),
-        (
-            "train",
-            "batch_size",
-            56000,
-            "train.batch_size=56000 is invalid: it must be at most the number of training "
-            "examples (55000)",
-        ),
-        (
-            "train",
-            "learning_rate_decay",
-            0,
-            "train.learning_rate_decay=0 is invalid: it must be a number in (0.0, 1.0]",
-        ),
-        (
-            "train",
-            "regularization_rate",
-            -0.1,
-            "train.regularization_rate=-0.1 is invalid: it must be a number in [0.0, inf)",
-        ),
-        ("train", "unknown_knob", 3, "Unknown parameter(s) train.unknown_knob"),
-        (
-            "preprocess",
-            "validation_size",
-            60000,
-            "preprocess.validation_size=60000 is invalid: it must be less than the 60000 examples",
-        ),
-        (
-            "preprocess",
-            "validation_size",
-            0,
-            "preprocess.validation_size=0 is invalid: it must be a whole number >= 1",
-        ),
-        ("preprocess", "shuffle", True, "Unknown parameter(s) preprocess.shuffle"),
-        (
-            "ingest",
-            "num_classes",
-            1,
-            "ingest.num_classes=1 is invalid: it must be a whole number >= 2",
-        ),
-        ("evaluate", "mistakes_to_show", -3, "evaluate.mistakes_to_show=-3 is invalid"),
-        (
-            "predict",
-            "box_size",
-            29,
-            "predict.box_size=29 is invalid: it must be a number in [1, 28]",
-        ),
-        (
-            "predict",
-            "box_size",
-            2.5,
-            "predict.box_size=2.5 is invalid: it must be a whole number >= 1",
-        ),
-        (
-            "predict",
-            "ink_threshold",
-            0,
-            "predict.ink_threshold=0 is invalid: it must be a number in (0, 1]",
-        ),
-        (
-            "predict",
-            "min_contrast",
-            300,
-            "predict.min_contrast=300 is invalid: it must be a number in [0, 255]",
-        ),
-    ],
-)
-def test_bad_value_is_named(parameters, namespace, key, value, message):
+def test_defaults_are_the_seed_values_and_the_file_agrees(parameters):
+    config = TrainParameters()
+    assert {key: getattr(config, key) for key in SEED_VALUES} == SEED_VALUES
+    assert TrainParameters.check(parameters["train"]) == config
+
+
+#: (namespace, key, bad value, what the message says). Every field of every namespace,
+#: and every rule on several fields or on the data, has a row (checked below).
+RULES = [
+    ("ingest", "num_classes", 1, "ingest.num_classes=1 is invalid: it must be a whole number >= 2"),
+    ("preprocess", "validation_size", 0, "it must be a whole number >= 1"),
+    (
+        "preprocess",
+        "validation_size",
+        60000,
+        "preprocess.validation_size=60000 is invalid: it must be less than the 60000 examples",
+    ),
+    ("train", "model", "vgg", "train.model='vgg' is invalid: it must be one of mlp, lenet5"),
+    ("train", "steps", 0, "train.steps=0 is invalid: it must be a whole number >= 1"),
+    ("train", "steps", 2.5, "train.steps=2.5 is invalid: it must be a whole number >= 1"),
+    ("train", "steps", True, "train.steps=True is invalid: it must be a whole number >= 1"),
+    ("train", "batch_size", -1, "train.batch_size=-1 is invalid: it must be a whole number >= 1"),
+    (
+        "train",
+        "batch_size",
+        56000,
+        "train.batch_size=56000 is invalid: it must be at most the number of training "
+        "examples (55000)",
+    ),
+    ("train", "hidden_units", 0, "train.hidden_units=0 is invalid: it must be a whole number"),
+    ("train", "init_stddev", 0.0, "train.init_stddev=0.0 is invalid: it must be a number in (0.0"),
+    ("train", "init_bias", float("nan"), "train.init_bias=nan is invalid: it must be a number"),
+    ("train", "learning_rate_base", -0.1, "it must be a number in (0.0, inf)"),
+    (
+        "train",
+        "learning_rate_decay",
+        0,
+        "train.learning_rate_decay=0 is invalid: it must be a number in (0.0, 1.0]",
+    ),
+    ("train", "learning_rate_decay", 1.5, "it must be a number in (0.0, 1.0]"),
+    (
+        "train",
+        "decay_steps",
+        0,
+        "train.decay_steps=0 is invalid: it must be a whole number >= 1 or null",
+    ),
+    ("train", "staircase", "yes", "train.staircase='yes' is invalid: it must be true or false"),
+    (
+        "train",
+        "regularization_rate",
+        -0.1,
+        "train.regularization_rate=-0.1 is invalid: it must be a number in [0.0, inf)",
+    ),
+    (
+        "train",
+        "regularization_rate",
+        2.0,
+        "train.learning_rate_base=0.8 and train.regularization_rate=2.0 are invalid: each SGD "
+        "step shrinks the weights by their product, which must be below 1",
+    ),
+    ("train", "moving_average_decay", 1.0, "it must be a number in (0.0, 1.0)"),
+    ("train", "moving_average_decay", 0.0, "it must be a number in (0.0, 1.0)"),
+    ("train", "eval_every", 0, "train.eval_every=0 is invalid: it must be a whole number >= 1"),
+    ("train", "seed", -1, "train.seed=-1 is invalid: it must be a whole number >= 0"),
+    ("train", "resume", "no", "train.resume='no' is invalid: it must be true or false"),
+    ("train", "implementation", "plain", "it must be one of reference, fused"),
+    ("train", "precision", "float16", "it must be one of float32, mixed_bfloat16"),
+    ("train", "kernel_size", 0, "train.kernel_size=0 is invalid: it must be a whole number >= 1"),
+    ("train", "conv1_filters", 0, "train.conv1_filters=0 is invalid"),
+    ("train", "conv2_filters", 0, "train.conv2_filters=0 is invalid"),
+    ("train", "fc_units", 0, "train.fc_units=0 is invalid"),
+    (
+        "train",
+        "dropout_rate",
+        1.0,
+        "train.dropout_rate=1.0 is invalid: it must be a number in [0.0, 1.0)",
+    ),
+    (
+        "train",
+        "unknown_knob",
+        3,
+        "Unknown parameter(s) train.unknown_knob in conf/base/parameters_train.yml",
+    ),
+    ("train", "lenet5", {"widht": 3}, "Unknown parameter(s) train.lenet5.widht"),
+    ("preprocess", "shuffle", True, "Unknown parameter(s) preprocess.shuffle"),
+    (
+        "evaluate",
+        "mistakes_to_show",
+        -3,
+        "evaluate.mistakes_to_show=-3 is invalid: it must be a whole number >= 0",
+    ),
+    (
+        "predict",
+        "box_size",
+        29,
+        "predict.box_size=29 is invalid: it must be a whole number in [1, 28]",
+    ),
+    (
+        "predict",
+        "box_size",
+        2.5,
+        "predict.box_size=2.5 is invalid: it must be a whole number in [1, 28]",
+    ),
+    (
+        "predict",
+        "ink_threshold",
+        0,
+        "predict.ink_threshold=0 is invalid: it must be a number in (0, 1]",
+    ),
+    (
+        "predict",
+        "min_contrast",
+        300,
+        "predict.min_contrast=300 is invalid: it must be a number in [0, 255]",
+    ),
+]
+
+
+@pytest.mark.parametrize(("namespace", "key", "value", "message"), RULES)
+def test_bad_value_is_named_in_one_line(parameters, namespace, key, value, message):
     bad = copy.deepcopy(parameters)
     bad[namespace][key] = value
     with pytest.raises(ParameterError) as excinfo:
         check_parameters(bad, ALL, training_file_examples=60000)
     assert message in str(excinfo.value)
+    assert "\n" not in str(excinfo.value)
+
+
+def test_every_field_has_a_rule_in_the_table():
+    covered = {(namespace, key) for namespace, key, _, _ in RULES}
+    fields = {(ns, key) for ns, model in NAMESPACES.items() for key in model.model_fields}
+    assert fields <= covered, sorted(fields - covered)
+
+
+def test_lenet5_values_are_checked_when_they_apply(parameters):
+    bad = copy.deepcopy(parameters)
+    bad["train"].update(model="lenet5", lenet5={**bad["train"]["lenet5"], "steps": 0})
+    with pytest.raises(ParameterError, match=r"train\.steps=0 is invalid"):
+        check_parameters(bad, {"train"}, training_file_examples=None)
 
 
 def test_only_the_namespaces_a_pipeline_uses_are_checked(parameters):
@@ -118,3 +194,9 @@ def test_missing_parameter_is_named(parameters):
     del bad["preprocess"]["validation_size"]
     with pytest.raises(ParameterError, match="preprocess.validation_size is missing"):
         check_parameters(bad, {"preprocess"}, training_file_examples=None)
+
+
+def test_the_rules_on_the_data_wait_until_its_size_is_known():
+    TrainParameters.check({"batch_size": 100})
+    with pytest.raises(ParameterError, match=r"train.batch_size=100 .* at most .* \(50\)"):
+        TrainParameters.check({"batch_size": 100}, training_examples=50)

@@ -1,16 +1,17 @@
-"""The project's start-up settings drop exactly the known noise."""
+"""The project's settings drop exactly the known noise as every command starts."""
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 
 import pytest
 from mlflow.environment_variables import MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR
 
-from mnist_pipeline.datasets.mlflow_live_metrics_dataset import MlflowLiveMetricsDataset
-from mnist_pipeline.datasets.mlflow_tags_dataset import MlflowTagsDataset
-from mnist_pipeline.quiet_start import quiet_start
+import mnist_pipeline.settings
+from mnist_pipeline.tracking.live_metrics import MlflowLiveMetricsDataset
+from mnist_pipeline.tracking.run_tags import MlflowRunTagsDataset
 
 
 @pytest.fixture
@@ -20,7 +21,7 @@ def quiet(monkeypatch):
     environment = dict(os.environ)
     environment.pop(MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR.name, None)
     monkeypatch.setattr(os, "environ", environment)
-    quiet_start()
+    importlib.reload(mnist_pipeline.settings)
 
 
 def _passes(logger: str, message: str) -> bool:
@@ -40,7 +41,7 @@ def test_mlflow_draws_no_download_progress_bar(quiet):
 
 
 def test_the_mlflow_datasets_answer_exists_without_kedros_warning(caplog):
-    tags = MlflowTagsDataset()
+    tags = MlflowRunTagsDataset()
     assert MlflowLiveMetricsDataset().exists() is True
     assert tags.exists() is False
     tags.save({"architecture": "mlp"})

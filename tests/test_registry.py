@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from mnist_pipeline.registry import decide_promotion, promote_if_better
+from mnist_pipeline.tracking.registry import decide_promotion, promote_if_better
 
 
 def test_the_first_version_is_always_the_champion():

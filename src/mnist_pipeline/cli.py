@@ -4,10 +4,10 @@ Kedro's CLI loads ``<package>.cli`` and lets its commands override the built-in 
 this ``run`` takes exactly the built-in options and behaves the same, except that:
 
 - a :class:`~mnist_pipeline.errors.UserFacingError` (a bad file or setting, a concurrent
-  run: :mod:`mnist_pipeline.run_lock`) ends the run with its message and exit code 1
+  run: :mod:`.tracking.run_guard`) ends the run with its message and exit code 1
   instead of a traceback;
 - a tracking server that refuses a request or goes away during the run ends it with one
-  message too (:mod:`mnist_pipeline.tracking_server`);
+  message too (:mod:`.tracking.team_server`);
 - Ctrl-C and SIGTERM close the MLflow run as KILLED (exit code 130);
 - ``--pipeline NAME`` (how this project's README and users run a stage) is taken as
   ``--pipelines NAME``, without Kedro 1.7's deprecation warning on every run, and a name
@@ -23,7 +23,7 @@ from kedro.framework.cli.project import run as kedro_run
 from kedro.framework.project import pipelines as registered_pipelines
 
 from mnist_pipeline.errors import find_user_facing
-from mnist_pipeline.tracking_server import explain_tracking_failure
+from mnist_pipeline.tracking.team_server import explain_tracking_failure
 
 
 @click.group(name="mnist-pipeline")

@@ -1,52 +1,242 @@
 """Every pipeline's parameters, declared once and checked before a run reads any data.
 
-One dataclass per namespace of ``conf/base/parameters_<pipeline>.yml``, declared with
-:mod:`mnist_pipeline.parameter_checks` (``train``'s is
-:class:`~mnist_pipeline.training.config.TrainingConfig`, beside the training code).
+One pydantic model per namespace of ``conf/base/parameters_<namespace>.yml``; the fields
+say what they allow, and :meth:`Parameters.check` turns the YAML mapping into the model
+or raises :class:`ParameterError` with one line naming ``<namespace>.<key>``, the value
+and what is allowed. :class:`ParameterCheckHook` checks, before any run starts, every
+namespace its pipeline takes parameters from, together with the rules that need the size
+of the data (read from the raw training file's header). Nodes still receive the plain
+mappings, which kedro-mlflow logs as the run's parameters. (Kedro's own validation of
+typed parameters would hand nodes model objects and report errors in several lines.)
 """
 
 from __future__ import annotations
 
-import dataclasses
+import math
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal, Self, get_args, get_origin
 
-from mnist_pipeline.parameter_checks import ParameterError, Parameters, allowed, number, whole
-from mnist_pipeline.training.config import TrainingConfig
+import annotated_types
+from kedro.framework.hooks import hook_impl
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    model_validator,
+)
+
+from mnist_pipeline.errors import UserFacingError
+
+#: The raw training labels: their header says how many examples the splits share.
+TRAINING_LABELS_DATASET = "raw_train_labels"
 
 
-@dataclasses.dataclass(frozen=True)
+class ParameterError(UserFacingError, ValueError):
+    """A parameter has a value that cannot work; the message names it and the allowed range."""
+
+
+def _bounds(field: Any) -> str:
+    """``[low, high)``-style bounds of a numeric field, ``inf`` where it has none."""
+    low, high, low_bracket, high_bracket = -math.inf, math.inf, "(", ")"
+    for rule in field.metadata:
+        if isinstance(rule, annotated_types.Ge | annotated_types.Gt):
+            low = getattr(rule, "ge", getattr(rule, "gt", None))
+            low_bracket = "[" if isinstance(rule, annotated_types.Ge) else "("
+        if isinstance(rule, annotated_types.Le | annotated_types.Lt):
+            high = getattr(rule, "le", getattr(rule, "lt", None))
+            high_bracket = "]" if isinstance(rule, annotated_types.Le) else ")"
+    return f"{low_bracket}{low}, {high}{high_bracket}"
+
+
+def allowed_values(field: Any) -> str:
+    """What a field allows, in words: "a whole number >= 1", "a number in (0.0, 1.0]"..."""
+    annotation, optional = field.annotation, False
+    if type(None) in get_args(annotation):
+        annotation, optional = next(a for a in get_args(annotation) if a is not type(None)), True
+    if annotation is bool:
+        words = "true or false"
+    elif get_origin(annotation) is Literal:
+        words = "one of " + ", ".join(get_args(annotation))
+    elif annotation is int:
+        bounds = _bounds(field)
+        low = bounds[1:].split(",")[0]
+        words = (
+            f"a whole number >= {low}" if bounds.endswith("inf)") else f"a whole number in {bounds}"
+        )
+    else:
+        words = f"a number in {_bounds(field)}"
+    return words + (" or null" if optional else "")
+
+
+class Parameters(BaseModel):
+    """Base of each namespace's parameters: checked from a mapping, one line per error."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    namespace: ClassVar[str]
+
+    @classmethod
+    def check(cls, values: Mapping[str, Any], **data_sizes: int | None) -> Self:
+        """Check ``values`` (the namespace's YAML mapping) and build the parameters.
+
+        ``data_sizes`` (``training_file_examples``, ``training_examples``) enable the
+        rules that need them, when known.
+
+        Raises:
+            ParameterError: for an unknown or missing key, or a value that cannot work.
+        """
+        try:
+            return cls.model_validate(dict(values), context=data_sizes)
+        except ValidationError as exc:
+            raise ParameterError(cls._one_line(values, exc)) from None
+
+    @classmethod
+    def _one_line(cls, values: Mapping[str, Any], exc: ValidationError) -> str:
+        source = f"conf/base/parameters_{cls.namespace}.yml"
+        errors = exc.errors()
+        unknown = [str(e["loc"][0]) for e in errors if e["type"] == "extra_forbidden"]
+        if unknown:
+            return (
+                f"Unknown parameter(s) {', '.join(f'{cls.namespace}.{key}' for key in unknown)} "
+                f"in {source} or --params; known: {', '.join(sorted(cls.model_fields))}"
+            )
+        error = errors[0]
+        if not error["loc"]:  # a rule on several fields, or on the data: its own words
+            return str(error["ctx"]["error"])
+        key = str(error["loc"][0])
+        if error["type"] == "missing":
+            return f"Parameter {cls.namespace}.{key} is missing from {source}"
+        return cls.invalid(key, values[key], allowed_values(cls.model_fields[key]))
+
+    @classmethod
+    def invalid(cls, key: str, value: Any, allowed: str) -> str:
+        """The one-line message for ``<namespace>.<key>=<value>``."""
+        return f"Parameter {cls.namespace}.{key}={value!r} is invalid: it must be {allowed}"
+
+
 class IngestParameters(Parameters):
     """``parameters_ingest.yml``."""
 
     namespace: ClassVar[str] = "ingest"
-    num_classes: int = allowed(whole(2))
+    num_classes: int = Field(ge=2)
 
 
-@dataclasses.dataclass(frozen=True)
 class PreprocessParameters(Parameters):
     """``parameters_preprocess.yml``."""
 
     namespace: ClassVar[str] = "preprocess"
-    validation_size: int = allowed(whole(1))
+    validation_size: int = Field(ge=1)
+
+    @model_validator(mode="after")
+    def _leaves_examples_to_train(self, info: ValidationInfo) -> Self:
+        examples = (info.context or {}).get("training_file_examples")
+        if examples is not None and self.validation_size >= examples:
+            raise ValueError(
+                self.invalid(
+                    "validation_size",
+                    self.validation_size,
+                    f"less than the {examples} examples of the training file",
+                )
+            )
+        return self
 
 
-@dataclasses.dataclass(frozen=True)
+#: The networks: the seed's MLP (``training/mlp.py``) and the book's LeNet-5 (``lenet5.py``).
+Model = Literal["mlp", "lenet5"]
+#: The two computations of the seed's step: ``training/reference_step.py`` and ``fused_steps.py``.
+Implementation = Literal["reference", "fused"]
+#: The precisions of the training products (``training/precision.py``).
+Precision = Literal["float32", "mixed_bfloat16"]
+
+
+class TrainParameters(Parameters):
+    """``parameters_train.yml``: the network and its training; defaults are the seed's.
+
+    With ``model: lenet5``, the values under ``train.lenet5`` replace the ones beside it
+    (LeNet-5 trains with other settings than the MLP; see ``parameters_train.yml``).
+    """
+
+    namespace: ClassVar[str] = "train"
+
+    model: Model = "mlp"
+    steps: int = Field(20_000, ge=1)
+    batch_size: int = Field(100, ge=1)
+    hidden_units: int = Field(500, ge=1)
+    init_stddev: float = Field(0.1, gt=0.0, lt=math.inf)
+    init_bias: float = Field(0.1, gt=-math.inf, lt=math.inf)
+    learning_rate_base: float = Field(0.8, gt=0.0, lt=math.inf)
+    learning_rate_decay: float = Field(0.99, gt=0.0, le=1.0)
+    decay_steps: int | None = Field(None, ge=1)
+    staircase: bool = False
+    regularization_rate: float = Field(1e-4, ge=0.0, lt=math.inf)
+    moving_average_decay: float = Field(0.99, gt=0.0, lt=1.0)
+    eval_every: int = Field(1000, ge=1)
+    seed: int = Field(0, ge=0)
+    resume: bool = True
+    implementation: Implementation = "fused"
+    precision: Precision = "float32"
+    # LeNet-5's layers (model: lenet5 only).
+    kernel_size: int = Field(5, ge=1)
+    conv1_filters: int = Field(32, ge=1)
+    conv2_filters: int = Field(64, ge=1)
+    fc_units: int = Field(512, ge=1)
+    dropout_rate: float = Field(0.5, ge=0.0, lt=1.0)
+
+    @classmethod
+    def check(cls, values: Mapping[str, Any], **data_sizes: int | None) -> Self:
+        """Check ``values``; with ``model: lenet5``, its ``lenet5`` values apply."""
+        values = dict(values)
+        lenet5 = values.pop("lenet5", None) or {}
+        known = set(cls.model_fields) - {"model"}
+        unknown = sorted(set(lenet5) - known)
+        if unknown:
+            raise ParameterError(
+                f"Unknown parameter(s) {', '.join(f'train.lenet5.{key}' for key in unknown)} "
+                f"in conf/base/parameters_train.yml or --params; known: {', '.join(sorted(known))}"
+            )
+        if values.get("model") == "lenet5":
+            values.update(lenet5)
+        return super().check(values, **data_sizes)
+
+    @model_validator(mode="after")
+    def _shrinks_the_weights_by_less_than_all(self) -> Self:
+        if self.learning_rate_base * self.regularization_rate >= 1:
+            raise ValueError(
+                f"Parameters train.learning_rate_base={self.learning_rate_base!r} and "
+                f"train.regularization_rate={self.regularization_rate!r} are invalid: each "
+                "SGD step shrinks the weights by their product, which must be below 1"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _batches_fit_the_training_set(self, info: ValidationInfo) -> Self:
+        examples = (info.context or {}).get("training_examples")
+        if examples is not None and self.batch_size > examples:
+            raise ValueError(
+                self.invalid(
+                    "batch_size",
+                    self.batch_size,
+                    f"at most the number of training examples ({examples})",
+                )
+            )
+        return self
+
+
 class EvaluateParameters(Parameters):
     """``parameters_evaluate.yml``."""
 
     namespace: ClassVar[str] = "evaluate"
-    mistakes_to_show: int = allowed(whole(0))
+    mistakes_to_show: int = Field(ge=0)
 
 
-@dataclasses.dataclass(frozen=True)
 class PredictParameters(Parameters):
     """``parameters_predict.yml``."""
 
     namespace: ClassVar[str] = "predict"
-    box_size: int = allowed(whole(1), number(1, 28))
-    ink_threshold: float = allowed(number(0, 1, open_low=True))
-    min_contrast: float = allowed(number(0, 255))
+    box_size: int = Field(ge=1, le=28)
+    ink_threshold: float = Field(gt=0, le=1)
+    min_contrast: float = Field(ge=0, le=255)
 
 
 #: namespace -> its parameters.
@@ -55,7 +245,7 @@ NAMESPACES: dict[str, type[Parameters]] = {
     for parameters in (
         IngestParameters,
         PreprocessParameters,
-        TrainingConfig,
+        TrainParameters,
         EvaluateParameters,
         PredictParameters,
     )
@@ -67,21 +257,37 @@ def check_parameters(
 ) -> None:
     """Check the given namespaces of ``parameters``; ``training_file_examples`` is the
     number of examples in the raw training file when known (checks the split sizes)."""
-    checked = {
-        namespace: NAMESPACES[namespace].from_params(parameters.get(namespace) or {})
-        for namespace in sorted(namespaces & set(NAMESPACES))
-    }
-    if training_file_examples is None or "preprocess" not in parameters:
-        return
-    size = parameters["preprocess"]["validation_size"]
-    if "preprocess" in checked and size >= training_file_examples:
-        PreprocessParameters.fail(
-            "validation_size",
-            size,
-            f"less than the {training_file_examples} examples of the training file",
-        )
-    if "train" in checked:
-        checked["train"].check_against_data(training_file_examples - size)
+    sizes: dict[str, int | None] = {"training_file_examples": training_file_examples}
+    validation_size = (parameters.get("preprocess") or {}).get("validation_size")
+    if training_file_examples is not None and isinstance(validation_size, int):
+        sizes["training_examples"] = training_file_examples - validation_size
+    for namespace in sorted(namespaces & set(NAMESPACES)):
+        NAMESPACES[namespace].check(parameters.get(namespace) or {}, **sizes)
 
 
-__all__ = ["NAMESPACES", "ParameterError", "check_parameters"]
+class ParameterCheckHook:
+    """Before a run (and before kedro-mlflow opens an MLflow run), check the parameter
+    namespaces its nodes use (``params:<namespace>...``): a setting that cannot work stops
+    the run with one message, no data read, no run recorded."""
+
+    @hook_impl(tryfirst=True)
+    def before_pipeline_run(self, pipeline, catalog) -> None:
+        """Check every namespace the pipeline's nodes take parameters from."""
+        namespaces = {
+            name.removeprefix("params:").split(".")[0]
+            for name in pipeline.inputs()
+            if name.startswith("params:")
+        }
+        if not namespaces:
+            return
+        parameters = catalog.get("parameters").load()  # the merged parameters, not data
+        check_parameters(parameters, namespaces, _training_file_examples(catalog))
+
+
+def _training_file_examples(catalog) -> int | None:
+    """How many examples the raw training labels file declares, from its header alone."""
+    if TRAINING_LABELS_DATASET not in catalog:
+        return None
+    peek_shape = getattr(catalog.get(TRAINING_LABELS_DATASET), "peek_shape", None)
+    shape = peek_shape() if peek_shape is not None else None
+    return shape[0] if shape else None

@@ -5,7 +5,7 @@ pipelines fails under ``--pipeline``, so every name is spelled out here.
 
 The pipelines that train (``train`` and ``__default__``) are kedro-mlflow ``PipelineML``
 objects: when one of them has run, kedro-mlflow logs the ``inference`` pipeline with the
-trained model as one MLflow model (:mod:`mnist_pipeline.mlflow_model`). This holds only
+trained model as one MLflow model (:mod:`.tracking.model`). This holds only
 when the pipeline run *is* the ``PipelineML``: adding a pipeline to one returns a plain
 ``Pipeline``, which logs nothing, so each is built by :func:`_logging_its_model`.
 """
@@ -15,8 +15,8 @@ from __future__ import annotations
 from kedro.pipeline import Pipeline
 from kedro_mlflow.pipeline import pipeline_ml_factory
 
-from mnist_pipeline.mlflow_model import kedro_pipeline_model_kwargs, log_model_kwargs
 from mnist_pipeline.pipelines import evaluate, inference, ingest, predict, preprocess, train
+from mnist_pipeline.tracking.model import kedro_pipeline_model_kwargs, log_model_kwargs
 
 
 def _logging_its_model(training: Pipeline) -> Pipeline:

@@ -1,26 +1,52 @@
 """Project settings: see https://docs.kedro.org/en/stable/configure/configuration_basics/.
 
-kedro-mlflow's hook is registered here, in place of the one its entry point registers,
-as a subclass that leaves unused catalog entries unbuilt (:mod:`.hooks.mlflow_tracking`);
-the MLflow settings are in ``conf/base/mlflow.yml``.
+Every ``kedro`` command of this project (and a notebook's session) loads this module
+first, so it also sets what every command needs before it starts: a quiet log. Each
+notice dropped below is one that the libraries under this project print on every run and
+that a user can do nothing about, dropped at the narrowest point that reaches it.
+
+The hooks are registered here, each from the module of its concern; kedro-mlflow's own is
+registered as a subclass that leaves unused catalog entries unbuilt
+(:mod:`.tracking.kedro_mlflow_hook`), in place of the one its entry point registers.
 """
+
+import logging
+import os
+import warnings
 
 from omegaconf.resolvers import oc
 
-from mnist_pipeline.quiet_start import quiet_start
+from mnist_pipeline.training.tensorflow_banner import filter_tensorflow_banner
 
-# Before the hooks are imported: kedro-mlflow, which they import, warns as it is imported.
-quiet_start()
-
-from mnist_pipeline.hooks import (  # noqa: E402
-    AirflowRunTagsHook,
-    LazyCatalogMlflowHook,
-    ModelLineageHook,
-    ModelRegistryHook,
-    OneRunAtATimeHook,
-    ParameterCheckHook,
-    TrackingServerHook,
+#: Messages logged through Python's ``logging`` (as Kedro routes warnings) that are dropped.
+_DROPPED_LOG_MESSAGES = {
+    # kedro-mlflow's KedroPipelineModel.predict has no type hints, so MLflow asks for them
+    # whenever kedro-mlflow is imported (under its own `simplefilter("once")`, past any
+    # warnings filter). The model's signature is given when it is logged, which is what
+    # the hints would give.
+    "py.warnings": "Add type hints to the `predict` method",
+    # kedro-mlflow logs the model as a Python object (cloudpickled); only it can change that.
+    "mlflow.pyfunc": "Passing a Python object as `python_model`",
+}
+# Kedro 1.7 registers its resolvers with OmegaConf's deprecated call.
+warnings.filterwarnings(
+    "ignore", message=r"register_new_resolver\(\) is deprecated", category=UserWarning
 )
+for _logger, _text in _DROPPED_LOG_MESSAGES.items():
+    logging.getLogger(_logger).addFilter(lambda record, text=_text: text not in record.getMessage())
+# MLflow draws a download progress bar when it checks the logged model's input example.
+os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+# TensorFlow's C++ start-up lines, in runs that train or load a model.
+filter_tensorflow_banner()
+
+# After the notices are set: kedro-mlflow, which the hooks import, warns as it is imported.
+from mnist_pipeline.parameters import ParameterCheckHook  # noqa: E402
+from mnist_pipeline.tracking.kedro_mlflow_hook import LazyCatalogMlflowHook  # noqa: E402
+from mnist_pipeline.tracking.lineage import ModelLineageHook  # noqa: E402
+from mnist_pipeline.tracking.registry import ModelRegistryHook  # noqa: E402
+from mnist_pipeline.tracking.run_guard import OneRunAtATimeHook  # noqa: E402
+from mnist_pipeline.tracking.run_tags import RunContextTagsHook  # noqa: E402
+from mnist_pipeline.tracking.team_server import TrackingServerHook  # noqa: E402
 
 # Pluggy calls hooks in reverse order of registration, `tryfirst` ones before the rest and
 # `trylast` ones after. When the context is created, a remote tracking server is checked
@@ -30,7 +56,7 @@ from mnist_pipeline.hooks import (  # noqa: E402
 # registers the model, the registry hook decides on the champion, the lock is released.
 # kedro-mlflow's hook comes last, where its entry point would have registered it.
 HOOKS = (
-    AirflowRunTagsHook(),
+    RunContextTagsHook(),
     OneRunAtATimeHook(),
     ModelRegistryHook(),
     ModelLineageHook(),

@@ -10,8 +10,8 @@ import pytest
 from kedro.io import DatasetError
 from matplotlib.figure import Figure
 
-from mnist_pipeline.datasets.atomic_datasets import AtomicCSVDataset, AtomicJSONDataset
-from mnist_pipeline.datasets.atomic_matplotlib_dataset import AtomicMatplotlibDataset
+from mnist_pipeline.datasets.figures import AtomicMatplotlibDataset
+from mnist_pipeline.datasets.reports import AtomicCSVDataset, AtomicJSONDataset
 
 
 def _names(folder):

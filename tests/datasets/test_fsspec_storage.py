@@ -18,10 +18,11 @@ from fsspec.implementations.memory import MemoryFileSystem
 from kedro.io import DatasetError
 
 from mnist_pipeline.datasets import IDXDataset, NumpyDataset
-from mnist_pipeline.datasets.atomic_datasets import AtomicCSVDataset, AtomicJSONDataset
-from mnist_pipeline.datasets.idx_format import encode_idx
+from mnist_pipeline.datasets.reports import AtomicCSVDataset, AtomicJSONDataset
 from mnist_pipeline.datasets.storage import Location
 from mnist_pipeline.errors import DataFileError
+
+from ..idx_files import encode_idx
 
 LABELS = np.array([3, 1, 4, 1, 5, 9, 2, 6], dtype=np.uint8)
 
@@ -64,12 +65,10 @@ def test_numpy_dataset_round_trip_and_message_naming_the_url(bucket):
     np.testing.assert_array_equal(dataset.load(), data)
 
 
-def test_idx_dataset_saves_gzip_verifies_and_peeks_the_header(bucket):
+def test_idx_dataset_reads_gzip_verifies_and_peeks_the_header(bucket):
     sha = hashlib.sha256(encode_idx(LABELS)).hexdigest()
     dataset = IDXDataset(f"{bucket}/01_raw/labels-idx1-ubyte.gz", sha256=sha)
-    dataset.save(LABELS)
-    stored = Location(f"{bucket}/01_raw/labels-idx1-ubyte.gz").read_bytes()
-    assert gzip.decompress(stored) == encode_idx(LABELS)
+    Location(f"{bucket}/01_raw/labels-idx1-ubyte.gz").write_bytes(gzip.compress(encode_idx(LABELS)))
     np.testing.assert_array_equal(dataset.load(), LABELS)
     assert dataset.peek_shape() == (8,)
     wrong = IDXDataset(f"{bucket}/01_raw/labels-idx1-ubyte.gz", sha256="0" * 64)
@@ -153,12 +152,12 @@ def test_checkpoint_and_model_datasets_round_trip_on_the_object_store(bucket):
 def test_resume_checkpoints_mirrored_to_the_object_store_resume_on_another_machine(bucket):
     pytest.importorskip("tensorflow")
     from mnist_pipeline.datasets import ResumeCheckpointsDataset
-    from mnist_pipeline.training.config import TrainingConfig
+    from mnist_pipeline.parameters import TrainParameters
     from mnist_pipeline.training.mlp import AveragedMLP
 
     fingerprint = {"settings": {"seed": 3}, "data_sha256": "abc"}
     dataset = ResumeCheckpointsDataset(f"{bucket}/06_models/resume_checkpoints", max_to_keep=2)
-    trained = AveragedMLP(5, 3, TrainingConfig(hidden_units=4, seed=1))
+    trained = AveragedMLP(5, 3, TrainParameters(hidden_units=4, seed=1))
     writer = dataset.load()  # a local working copy, mirrored
     for step in (10, 20, 30):
         trained.global_step.assign(step)
@@ -176,7 +175,7 @@ def test_resume_checkpoints_mirrored_to_the_object_store_resume_on_another_machi
     assert '"ckpt-30"' in index and str(writer.directory) not in index  # relative paths
 
     # A retried task elsewhere: a new working copy, downloaded from the store.
-    fresh = AveragedMLP(5, 3, TrainingConfig(hidden_units=4, seed=2))
+    fresh = AveragedMLP(5, 3, TrainParameters(hidden_units=4, seed=2))
     reader = dataset.load()
     assert reader.directory != writer.directory
     resumed = reader.restore(fresh, fingerprint, 100)

@@ -1,4 +1,4 @@
-"""IDXDataset: verified loads, atomic saves, and downloads from mirrors."""
+"""IDXDataset: verified loads, and downloads from mirrors written whole or not at all."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from kedro.io import DatasetError
 
 from mnist_pipeline.datasets import IDXDataset
 from mnist_pipeline.datasets.download import DownloadError, check_url_is_secure
-from mnist_pipeline.datasets.idx_format import encode_idx
 
 from ..conftest import closed_port_url
+from ..idx_files import encode_idx, write_idx
 
 LABELS = np.array([3, 1, 4, 1, 5, 9, 2, 6], dtype=np.uint8)
 RAW = encode_idx(LABELS)
@@ -25,9 +25,9 @@ def _sidecar_files(folder):
 
 
 @pytest.mark.parametrize("name", ["labels-idx1-ubyte", "labels-idx1-ubyte.gz"])
-def test_save_then_load_plain_and_gzip(tmp_path, name):
+def test_plain_and_gzip_files_load(tmp_path, name):
+    write_idx(tmp_path / name, LABELS)
     dataset = IDXDataset(filepath=str(tmp_path / name), sha256=SHA)
-    dataset.save(LABELS)
     np.testing.assert_array_equal(dataset.load(), LABELS)
     assert dataset.exists()
     assert (tmp_path / name).read_bytes()[:2] == (b"\x1f\x8b" if name.endswith(".gz") else b"\0\0")
@@ -168,12 +168,9 @@ def test_secure_urls_pass(url):
     check_url_is_secure(url)
 
 
-def test_failed_save_leaves_previous_file(tmp_path):
-    path = tmp_path / "labels.gz"
-    dataset = IDXDataset(filepath=str(path))
-    dataset.save(LABELS)
+def test_a_raw_input_is_never_written(tmp_path):
+    path = write_idx(tmp_path / "labels.gz", LABELS)
     before = path.read_bytes()
-    with pytest.raises(DatasetError, match="no IDX type code"):
-        dataset.save(np.zeros(3, dtype=np.uint16))
+    with pytest.raises(DatasetError, match="raw input file and is never written"):
+        IDXDataset(filepath=str(path)).save(np.zeros(3, dtype=np.uint8))
     assert path.read_bytes() == before
-    assert _sidecar_files(tmp_path) == ["labels.gz"]

@@ -7,7 +7,7 @@ import pytest
 from kedro.io import DatasetError
 
 from mnist_pipeline.datasets import NumpyDataset
-from mnist_pipeline.datasets.atomic import atomic_directory, atomic_file
+from mnist_pipeline.datasets.storage import atomic_directory, atomic_file
 
 
 def test_numpy_round_trip(tmp_path):

@@ -194,9 +194,11 @@ def test_dags_test_runs_every_stage_to_success_and_one_story_in_mlflow(airflow):
     assert train.data.metrics["test_accuracy"] > 0.9
     top_level = {item.path for item in client.list_artifacts(train.info.run_id)}
     assert "checkpoint" in top_level
-    (version,) = client.search_model_versions("name='mnist_mlp'")
+    (version,) = client.search_model_versions("name='mnist_classifier'")
     assert version.run_id == train.info.run_id
-    assert client.get_model_version_by_alias("mnist_mlp", "champion").version == version.version
+    assert (
+        client.get_model_version_by_alias("mnist_classifier", "champion").version == version.version
+    )
     evaluate = by_task["evaluate"]
     assert evaluate.data.tags["training_run_id"] == train.info.run_id
     assert evaluate.data.metrics["evaluation_test_accuracy"] == pytest.approx(

@@ -174,7 +174,7 @@ def test_short_training_is_evaluated_registered_and_answers_raw_images(
     assert [m.step for m in history] == [0, 150, 300]
     assert train_run.data.metrics["test_accuracy"] > 0.9
     (version,) = client.search_model_versions(f"run_id = '{train_run.info.run_id}'")
-    tags = client.get_model_version("mnist_mlp", version.version).tags
+    tags = client.get_model_version("mnist_classifier", version.version).tags
     assert (tags["architecture"], tags["precision"]) == (model, precision)
 
     evaluated = run_kedro(project, "run", "--pipeline=evaluate")
@@ -188,7 +188,7 @@ def test_short_training_is_evaluated_registered_and_answers_raw_images(
     # The registered model, as served: raw 0..255 pixels in, digits and probabilities out.
     mlflow.set_tracking_uri(f"sqlite:///{project / 'mlflow.db'}")
     try:
-        model = mlflow.pyfunc.load_model(f"models:/mnist_mlp/{version.version}")
+        model = mlflow.pyfunc.load_model(f"models:/mnist_classifier/{version.version}")
     finally:
         mlflow.set_tracking_uri(None)
     images = np.load(project / "data" / "02_intermediate" / "test_images.npy")[:200]

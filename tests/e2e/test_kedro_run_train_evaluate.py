@@ -92,18 +92,20 @@ def test_run_records_params_metrics_checkpoint_and_model(trained_twice):
     assert "tensorflow==" in requirements and "kedro-mlflow==" in requirements
     code = model_dir / "code" / "mnist_pipeline"
     assert (code / "pipelines" / "inference" / "nodes.py").is_file()
-    assert list((model_dir / "artifacts").rglob("mnist_mlp.keras"))
+    assert list((model_dir / "artifacts").rglob("mnist_model.keras"))
     assert (project / "data" / "06_models" / "checkpoint" / "checkpoint").is_file()
-    assert (project / "data" / "06_models" / "mnist_mlp.keras").is_file()
+    assert (project / "data" / "06_models" / "mnist_model.keras").is_file()
 
 
 def test_each_run_registers_a_version_and_the_equal_second_becomes_champion(trained_twice):
     project, _ = trained_twice
     client, (second, first) = mlflow_store(project, "train")
-    versions = {str(v.version): v for v in client.search_model_versions("name = 'mnist_mlp'")}
+    versions = {
+        str(v.version): v for v in client.search_model_versions("name = 'mnist_classifier'")
+    }
     assert {versions["1"].run_id, versions["2"].run_id} == {first.info.run_id, second.info.run_id}
     assert versions["1"].run_id == first.info.run_id
-    champion = client.get_model_version_by_alias("mnist_mlp", "champion")
+    champion = client.get_model_version_by_alias("mnist_classifier", "champion")
     assert str(champion.version) == "2"  # same seed, same accuracy: "at least" the champion's
     assert champion.tags["promoted"] == "true"
     assert champion.tags["promotion"].startswith("promoted: val_accuracy")
@@ -250,14 +252,14 @@ def test_champion_moves_only_to_a_version_at_least_as_accurate(tmp_path):
 
     def champion():
         client, _ = mlflow_store(project)
-        return client, client.get_model_version_by_alias("mnist_mlp", "champion")
+        return client, client.get_model_version_by_alias("mnist_classifier", "champion")
 
     train(4)  # validation accuracy 0.52 with these settings
     client, first = champion()
     _assert_the_averages_are_scored_and_served(project, client, first)
     train(2)  # worse on purpose: 0.24
     client, kept = champion()
-    worse = client.get_model_version("mnist_mlp", "2")
+    worse = client.get_model_version("mnist_classifier", "2")
     assert str(kept.version) == "1"
     assert worse.tags["promoted"] == "false"
     assert worse.tags["promotion"].startswith("not promoted: val_accuracy")

@@ -134,4 +134,4 @@ def test_two_runs_at_once_one_finishes_the_other_stops_with_a_message(project):
     assert "Loading data from" not in stopped[0]
     client, runs = mlflow_store(project)  # the store stays readable
     assert [run.info.status for run in runs] == ["FINISHED"]
-    assert len(client.search_model_versions("name = 'mnist_mlp'")) == 1
+    assert len(client.search_model_versions("name = 'mnist_classifier'")) == 1

@@ -47,7 +47,7 @@ def _test_split(project: Path) -> tuple[np.ndarray, np.ndarray]:
 
 def test_the_default_run_logs_and_registers_the_model_as_champion(project):
     client, (run,) = mlflow_store(project)
-    champion = client.get_model_version_by_alias("mnist_mlp", "champion")
+    champion = client.get_model_version_by_alias("mnist_classifier", "champion")
     assert champion.run_id == run.info.run_id and str(champion.version) == "1"
     assert champion.tags["promotion"].startswith("promoted: version 1 is the first champion")
     assert float(champion.tags["val_accuracy"]) == pytest.approx(
@@ -79,7 +79,7 @@ def test_served_champion_answers_like_evaluate_and_refuses_bad_requests(project)
         "models",
         "serve",
         "-m",
-        "models:/mnist_mlp@champion",
+        "models:/mnist_classifier@champion",
         "--env-manager",
         "local",
         "--host",
@@ -179,9 +179,9 @@ def test_predict_reads_a_folder_of_real_digits_and_reports_bad_files(project):
 
     client, runs = mlflow_store(project)
     predict_run = next(run for run in runs if run.info.run_name == "predict")
-    champion = client.get_model_version_by_alias("mnist_mlp", "champion")
+    champion = client.get_model_version_by_alias("mnist_classifier", "champion")
     assert predict_run.data.tags["registered_model_version"] == str(champion.version)
-    assert predict_run.data.tags["model_uri"] == f"models:/mnist_mlp/{champion.version}"
+    assert predict_run.data.tags["model_uri"] == f"models:/mnist_classifier/{champion.version}"
     assert "predictions/predictions.csv" in artifact_paths(client, predict_run.info.run_id)
 
 

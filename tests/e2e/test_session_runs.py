@@ -10,7 +10,7 @@ import textwrap
 
 import pytest
 
-from mnist_pipeline.run_lock import acquire_run_lock
+from mnist_pipeline.tracking.run_guard import acquire_run_lock
 
 from ..conftest import model_input
 from ..project import copy_project, mlflow_store, write_model_input

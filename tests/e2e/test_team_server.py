@@ -43,7 +43,7 @@ ADMIN = "admin"
 MEMBERS = ("alice", "bob", "carol", "dave")
 READER = "erin"
 EXPERIMENT = "mnist_pipeline"
-MODEL = "mnist_mlp"
+MODEL = "mnist_classifier"
 #: Runs each test made on the server; the last test counts them there.
 RUNS_MADE: dict[str, int] = {}
 

@@ -57,7 +57,7 @@ def test_kedro_viz_lists_every_pipeline_with_layers_and_previews(tmp_path):
             "reporting",
         ]
         tasks = {n["name"]: n for n in graph["nodes"] if n["type"] == "task"}
-        assert "train_averaged_mlp" in tasks and tasks["train_averaged_mlp"]["tags"] == ["train"]
+        assert "train_model" in tasks and tasks["train_model"]["tags"] == ["train"]
         ids = {n["name"]: n["id"] for n in data_nodes}
         table = get_json(f"{base}/api/nodes/{ids['confusion_matrix']}")
         assert table["preview_type"] == "TablePreview"

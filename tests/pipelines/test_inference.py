@@ -101,7 +101,7 @@ def test_the_served_models_runner_mutes_kedros_per_node_lines(caplog):
 
     from kedro.pipeline import node, pipeline
 
-    from mnist_pipeline.mlflow_model import kedro_pipeline_model_kwargs
+    from mnist_pipeline.tracking.model import kedro_pipeline_model_kwargs
 
     runner = kedro_pipeline_model_kwargs()["runner"]
     assert type(runner).__name__ == "SequentialRunner"  # kedro-mlflow picks it by name
@@ -114,11 +114,3 @@ def test_the_served_models_runner_mutes_kedros_per_node_lines(caplog):
         r for r in caplog.records if r.name.startswith("kedro") and r.levelno < logging.WARNING
     ]
     assert kedro_logger.level == level  # restored after the run
-
-
-def test_models_registered_before_predict_logits_moved_here_still_find_it():
-    """Registered models pickled the node as ``evaluate.nodes.predict_logits``."""
-    from mnist_pipeline.pipelines.evaluate import nodes as evaluate_nodes
-    from mnist_pipeline.pipelines.inference import nodes as inference_nodes
-
-    assert evaluate_nodes.predict_logits is inference_nodes.predict_logits

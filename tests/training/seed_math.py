@@ -52,3 +52,12 @@ def numpy_step(state, lr, decay, x=X):
 def penalty(state, rate=REG):
     """``rate`` x (sum(W1**2) + sum(W2**2)) / 2: TF1's ``l2_regularizer``."""
     return rate * ((state["weights1"] ** 2).sum() + (state["weights2"] ** 2).sum()) / 2
+
+
+def set_state(model, state) -> None:
+    """Set every variable of an averaged network from a ``state()``-style mapping."""
+    for name, weight in zip(model.weight_names, model.weights, strict=True):
+        weight.assign(state[name])
+    for name, average in zip(model.weight_names, model.averages, strict=True):
+        average.assign(state[f"average_{name}"])
+    model.global_step.assign(int(state["global_step"]))

@@ -9,18 +9,18 @@ pytestmark = pytest.mark.slow  # imports TensorFlow
 
 tf = pytest.importorskip("tensorflow")
 
-from mnist_pipeline.training.checkpoints import ResumeCheckpoints  # noqa: E402
-from mnist_pipeline.training.config import TrainingConfig  # noqa: E402
+from mnist_pipeline.datasets import ResumeCheckpoints  # noqa: E402
+from mnist_pipeline.parameters import TrainParameters  # noqa: E402
 from mnist_pipeline.training.mlp import AveragedMLP  # noqa: E402
 
 FINGERPRINT = {"settings": {"seed": 3}, "data_sha256": "abc"}
 
 
 def _model_with_distinct_averages(seed: int) -> AveragedMLP:
-    model = AveragedMLP(5, 3, TrainingConfig(hidden_units=4, seed=seed))
+    model = AveragedMLP(5, 3, TrainParameters(hidden_units=4, seed=seed))
     rng = np.random.default_rng(seed)
-    for shadow in model.shadows:  # averages unlike the weights, as after real training
-        shadow.assign(rng.normal(0, 1, shadow.shape).astype(np.float32))
+    for average in model.averages:  # averages unlike the weights, as after real training
+        average.assign(rng.normal(0, 1, average.shape).astype(np.float32))
     model.global_step.assign(40)
     return model
 

@@ -9,7 +9,7 @@ pytestmark = pytest.mark.slow  # imports TensorFlow
 
 tf = pytest.importorskip("tensorflow")
 
-from mnist_pipeline.training.config import TrainingConfig  # noqa: E402
+from mnist_pipeline.parameters import TrainParameters  # noqa: E402
 from mnist_pipeline.training.fused_steps import (  # noqa: E402
     FusedTrainer,
     TrainingInputs,
@@ -17,20 +17,20 @@ from mnist_pipeline.training.fused_steps import (  # noqa: E402
 )
 from mnist_pipeline.training.mlp import AveragedMLP, averaged_keras_model  # noqa: E402
 
-from .seed_math import LABELS, REG, STATE, X, numpy_step, penalty  # noqa: E402
+from .seed_math import LABELS, REG, STATE, X, numpy_step, penalty, set_state  # noqa: E402
 
 
 def _model(regularization_rate=REG):
-    config = TrainingConfig(hidden_units=4, regularization_rate=regularization_rate)
+    config = TrainParameters(hidden_units=4, regularization_rate=regularization_rate)
     model = AveragedMLP(num_inputs=3, num_classes=2, config=config)
-    model.restore(STATE)
+    set_state(model, STATE)
     return model
 
 
 def _train(model, rates, decays, x=X, shards=1) -> float:
     """Train ``model`` on the whole of ``x`` as one batch, once per rate."""
-    trainer = FusedTrainer(model, TrainingInputs.from_arrays(x, LABELS), shards)
-    return trainer.train_steps(
+    trainer = FusedTrainer(model, TrainingInputs.from_arrays(x, LABELS), shards=shards)
+    return trainer.run_steps(
         np.array([[0, 1, 2]] * len(rates)),
         np.array(rates, np.float32),
         np.array(decays, np.float32),
@@ -118,22 +118,22 @@ def test_accuracy_uses_the_averaged_weights(chunks):
     raw_accuracy = (_forward(x, state).argmax(1) == labels).mean()
     assert raw_accuracy < 0.8  # the raw weights disagree on many examples
     model = _model()
-    model.restore(state)
+    set_state(model, state)
     accuracy = model.averaged_accuracy(tf.constant(x), tf.constant(labels), chunks)
     assert float(accuracy) == 1.0
 
 
 def test_keras_model_carries_the_averaged_weights():
     keras_model = averaged_keras_model(STATE)
-    shadows = [STATE[f"average_{k}"] for k in ("weights1", "biases1", "weights2", "biases2")]
-    hidden = np.maximum(X @ shadows[0] + shadows[1], 0)
+    averages = [STATE[f"average_{k}"] for k in ("weights1", "biases1", "weights2", "biases2")]
+    hidden = np.maximum(X @ averages[0] + averages[1], 0)
     np.testing.assert_allclose(
-        keras_model.predict(X, verbose=0), hidden @ shadows[2] + shadows[3], atol=1e-6
+        keras_model.predict(X, verbose=0), hidden @ averages[2] + averages[3], atol=1e-6
     )
 
 
 def test_initial_weights_follow_the_seed_and_are_seeded():
-    config = TrainingConfig(seed=5)
+    config = TrainParameters(seed=5)
     first = AveragedMLP(784, 10, config).state()
     second = AveragedMLP(784, 10, config).state()
     np.testing.assert_array_equal(first["weights1"], second["weights1"])

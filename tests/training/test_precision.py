@@ -20,14 +20,16 @@ pytestmark = pytest.mark.slow  # imports TensorFlow
 
 tf = pytest.importorskip("tensorflow")
 
-from mnist_pipeline.training import lenet5, reference_step  # noqa: E402
-from mnist_pipeline.training.config import TrainingConfig  # noqa: E402
+from mnist_pipeline.parameters import TrainParameters  # noqa: E402
+from mnist_pipeline.training import lenet5  # noqa: E402
 from mnist_pipeline.training.fused_steps import FusedTrainer, TrainingInputs  # noqa: E402
 from mnist_pipeline.training.mlp import AveragedMLP  # noqa: E402
 from mnist_pipeline.training.precision import (  # noqa: E402
     announce,
     fast_bfloat16_available,
 )
+from mnist_pipeline.training.reference_step import ReferenceTrainer  # noqa: E402
+from mnist_pipeline.training.schedules import Schedule  # noqa: E402
 
 STEP_TOLERANCE = 2.0**-5
 LOSS_TOLERANCE = 2.0**-7
@@ -41,7 +43,7 @@ def _batch(rows: int = 100):
 
 
 def _changes(model, before) -> list[np.ndarray]:
-    return [v.numpy() - b for v, b in zip(model.variables_, before, strict=True)]
+    return [v.numpy() - b for v, b in zip(model.weights, before, strict=True)]
 
 
 def _assert_close_steps(mixed_changes, float32_changes):
@@ -53,36 +55,37 @@ def _assert_close_steps(mixed_changes, float32_changes):
         assert error < STEP_TOLERANCE, f"variable {index}: relative difference {error:.4f}"
 
 
-def _one_reference_step(model, x, labels):
-    return float(reference_step.train_step(model, x, labels, tf.constant(0.5), tf.constant(0.1)))
+def _one_plain_step(rate: float):
+    def step(model, x, labels):
+        schedule = Schedule(rate, 1.0, 1, False, 0.99)
+        trainer = ReferenceTrainer(model, x, labels, schedule)
+        return trainer.train_steps(np.arange(len(x))[np.newaxis])
 
-
-def _one_lenet5_step(model, x, labels):
-    return float(lenet5.train_step(model, x, labels, tf.constant(0.05), tf.constant(0.1)))
+    return step
 
 
 @pytest.mark.parametrize(
     ("model_class", "params", "step"),
     [
-        (AveragedMLP, {}, _one_reference_step),
+        (AveragedMLP, {}, _one_plain_step(0.5)),
         (
             lenet5.AveragedLeNet5,
             {"model": "lenet5"},  # the full network: the error depends on its depth
-            _one_lenet5_step,
+            _one_plain_step(0.05),
         ),
     ],
-    ids=["mlp-reference", "lenet5"],
+    ids=["mlp-plain", "lenet5"],
 )
 def test_a_mixed_precision_step_matches_the_float32_step(model_class, params, step):
     x, labels = _batch()
     results = {}
     for precision in ("float32", "mixed_bfloat16"):
-        config = TrainingConfig.from_params({**params, "precision": precision, "dropout_rate": 0.0})
+        config = TrainParameters.check({**params, "precision": precision, "dropout_rate": 0.0})
         model = model_class(784, 10, config)
-        before = [v.numpy() for v in model.variables_]
+        before = [v.numpy() for v in model.weights]
         loss = step(model, x, labels)
         results[precision] = (loss, _changes(model, before))
-        for variable in [*model.variables_, *model.shadows]:
+        for variable in [*model.weights, *model.averages]:
             assert variable.dtype == tf.float32
     assert results["mixed_bfloat16"][0] == pytest.approx(results["float32"][0], rel=LOSS_TOLERANCE)
     _assert_close_steps(results["mixed_bfloat16"][1], results["float32"][1])
@@ -92,12 +95,12 @@ def test_the_fused_mlp_step_in_mixed_precision_matches_its_float32_step():
     x, labels = _batch()
     changes = {}
     for precision in ("float32", "mixed_bfloat16"):
-        model = AveragedMLP(784, 10, TrainingConfig.from_params({"precision": precision}))
-        before = [v.numpy() for v in model.variables_]
+        model = AveragedMLP(784, 10, TrainParameters.check({"precision": precision}))
+        before = [v.numpy() for v in model.weights]
         trainer = FusedTrainer(model, TrainingInputs.from_arrays(x, labels), shards=2)
-        trainer.train_steps(np.arange(100)[np.newaxis], np.array([0.5]), np.array([0.1]))
+        trainer.run_steps(np.arange(100)[np.newaxis], np.array([0.5]), np.array([0.1]))
         changes[precision] = _changes(model, before)
-        assert all(v.dtype == tf.float32 for v in [*model.variables_, *model.shadows])
+        assert all(v.dtype == tf.float32 for v in [*model.weights, *model.averages])
     # weights1's rows of the zero border change only by the L2 decay, in both.
     _assert_close_steps(changes["mixed_bfloat16"], changes["float32"])
 

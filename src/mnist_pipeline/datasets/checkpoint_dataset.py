@@ -1,4 +1,4 @@
-"""A Kedro dataset for a TensorFlow checkpoint of named arrays (weights, EMA shadows, step).
+"""A Kedro dataset for a TensorFlow checkpoint of named arrays (weights, averages, step).
 
 The checkpoint is TensorFlow's own object-based format, so it can be read without this
 package (``tf.train.load_checkpoint``), and its folder is what kedro-mlflow logs as an
@@ -8,14 +8,11 @@ on any fsspec filesystem (:mod:`.storage`; its ``checkpoint`` index marks it com
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
-from kedro.io import AbstractDataset
 
 from mnist_pipeline.errors import DataFileError
 
-from .storage import OnFilesystem
+from .storage import FileDataset
 
 _PREFIX = "ckpt"
 _INDEX = "checkpoint"  # TensorFlow's index file, written last: the folder is complete
@@ -23,30 +20,15 @@ _SUFFIX = "/.ATTRIBUTES/VARIABLE_VALUE"
 _BOOKKEEPING = {"save_counter"}  # tf.train.Checkpoint's own variable, not one of ours
 
 
-class TensorFlowCheckpointDataset(OnFilesystem, AbstractDataset[dict, dict]):
-    """Saves a ``{name: array}`` mapping as a TF checkpoint folder and loads it back."""
+class TensorFlowCheckpointDataset(FileDataset):
+    """Saves a ``{name: array}`` mapping as a TF checkpoint folder and loads it back.
 
-    def __init__(
-        self,
-        filepath: str,
-        credentials: dict[str, Any] | None = None,
-        fs_args: dict[str, Any] | None = None,
-        metadata: dict[str, Any] | None = None,
-    ) -> None:
-        """Create the dataset.
+    ``filepath`` is the folder, replaced whole on every save. Example catalog entry::
 
-        Args:
-            filepath: The checkpoint folder (replaced whole on every save), a local path
-                or an fsspec URL.
-            credentials: Passed to the fsspec filesystem (e.g. keys for ``s3://``).
-            fs_args: Other arguments of the fsspec filesystem.
-            metadata: Free-form metadata (e.g. for kedro-viz); ignored by Kedro.
-        """
-        self._set_location(filepath, credentials, fs_args)
-        self.metadata = metadata
-
-    def _describe(self) -> dict[str, Any]:
-        return {"filepath": str(self._location)}
+        final_checkpoint:
+          type: mnist_pipeline.datasets.TensorFlowCheckpointDataset
+          filepath: data/06_models/checkpoint
+    """
 
     def _exists(self) -> bool:
         return self._location.child(_INDEX).is_file()

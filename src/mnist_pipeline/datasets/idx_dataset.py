@@ -1,35 +1,104 @@
-"""A Kedro dataset for IDX files (the MNIST format), verified on every load."""
+"""IDX files (the MNIST format), verified on every load, downloaded when missing.
+
+IDX, as described on the MNIST page: two zero bytes, a type code, the number of
+dimensions ``n``, then ``n`` big-endian 32-bit sizes, then the values in C order,
+big-endian. Files are often gzip-compressed; :func:`decompress` takes either form. The
+raw files are inputs only: the project never writes IDX.
+"""
 
 from __future__ import annotations
 
 import gzip
 import hashlib
+import struct
+import zlib
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from kedro.io import AbstractDataset
+from kedro.io import DatasetError
 
 from mnist_pipeline.errors import DataFileError
 
 from .download import DownloadError, download_first_verified
-from .idx_format import (
-    MAX_HEADER_BYTES,
-    IDXFormatError,
-    decode_idx,
-    decompress,
-    encode_idx,
-    parse_header,
-)
-from .storage import OnFilesystem
+from .storage import FileDataset
+
+#: IDX type code -> NumPy dtype of the stored (big-endian) values.
+IDX_TYPES: dict[int, np.dtype] = {
+    0x08: np.dtype(">u1"),
+    0x09: np.dtype(">i1"),
+    0x0B: np.dtype(">i2"),
+    0x0C: np.dtype(">i4"),
+    0x0D: np.dtype(">f4"),
+    0x0E: np.dtype(">f8"),
+}
+_GZIP_MAGIC = b"\x1f\x8b"
+
+
+class IDXFormatError(ValueError):
+    """The bytes are not a valid IDX file; the message says what is wrong."""
+
+
+def decompress(raw: bytes) -> bytes:
+    """Return the IDX bytes from a gzip-compressed or plain file's contents."""
+    if not raw.startswith(_GZIP_MAGIC):
+        return raw
+    try:
+        return gzip.decompress(raw)
+    except EOFError as exc:
+        raise IDXFormatError(f"the gzip stream is truncated ({exc})") from exc
+    except (gzip.BadGzipFile, zlib.error) as exc:
+        raise IDXFormatError(f"the gzip stream is corrupt ({exc})") from exc
+
+
+#: The longest possible header: 4 bytes, then 4 per dimension (at most 255).
+MAX_HEADER_BYTES = 4 + 4 * 255
+
+
+def parse_header(data: bytes) -> tuple[np.dtype, tuple[int, ...], int]:
+    """The values' dtype, the declared shape and the header's length, from the first
+    bytes of an IDX file (at most :data:`MAX_HEADER_BYTES` are needed)."""
+    if len(data) < 4:
+        raise IDXFormatError(f"the file holds {len(data)} bytes, too few for an IDX header")
+    zero, type_code, ndim = struct.unpack(">HBB", data[:4])
+    if zero != 0:
+        raise IDXFormatError(
+            f"wrong magic number 0x{data[:4].hex()}: an IDX file starts with two zero bytes"
+        )
+    if type_code not in IDX_TYPES:
+        known = ", ".join(f"0x{code:02X}" for code in IDX_TYPES)
+        raise IDXFormatError(f"unknown IDX type code 0x{type_code:02X} (known: {known})")
+    header_size = 4 + 4 * ndim
+    if len(data) < header_size:
+        raise IDXFormatError(f"the header declares {ndim} dimensions but the file ends inside it")
+    return IDX_TYPES[type_code], struct.unpack(f">{ndim}I", data[4:header_size]), header_size
+
+
+def decode_idx(data: bytes) -> np.ndarray:
+    """Parse IDX bytes into an array of the declared type (native byte order) and shape."""
+    dtype, shape, header_size = parse_header(data)
+    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    available = len(data) - header_size
+    if available < expected:
+        raise IDXFormatError(
+            f"the header declares shape {shape} ({expected} bytes of data) "
+            f"but the file holds only {available}: it is truncated"
+        )
+    if available > expected:
+        raise IDXFormatError(
+            f"the header declares shape {shape} ({expected} bytes of data) "
+            f"but the file holds {available - expected} bytes more"
+        )
+    array = np.frombuffer(data, dtype=dtype, count=expected // dtype.itemsize, offset=header_size)
+    return array.reshape(shape).astype(dtype.newbyteorder("="))
 
 
 class ChecksumError(ValueError):
     """The decompressed bytes do not have the SHA-256 the catalog declares."""
 
 
-class IDXDataset(OnFilesystem, AbstractDataset[np.ndarray, np.ndarray]):
-    """Loads and saves one IDX file, plain or gzip-compressed (by the ``.gz`` suffix on save).
+class IDXDataset(FileDataset):
+    """Loads one IDX file, plain or gzip-compressed.
 
     ``load`` returns an array of the type and shape that the file's header declares. When
     ``sha256`` is given, the SHA-256 of the *decompressed* bytes is checked on every load,
@@ -57,40 +126,27 @@ class IDXDataset(OnFilesystem, AbstractDataset[np.ndarray, np.ndarray]):
         mirrors: Sequence[str] | None = None,
         remote_name: str | None = None,
         timeout: float = 30.0,
-        credentials: dict[str, Any] | None = None,
-        fs_args: dict[str, Any] | None = None,
-        metadata: dict[str, Any] | None = None,
+        **file_args: Any,
     ) -> None:
         """Create the dataset.
 
         Args:
-            filepath: The file, a local path or an fsspec URL (``.gz`` means
-                gzip-compressed when saving).
+            filepath: The file, a local path or an fsspec URL.
             sha256: Expected SHA-256 (hex) of the decompressed bytes; ``None`` skips the check.
             mirrors: Base URLs tried in order when the file is missing; each is joined
                 with ``remote_name``.
             remote_name: File name on the mirrors; defaults to the name of ``filepath``.
             timeout: Seconds to wait for a mirror before trying the next one.
-            credentials: Passed to the fsspec filesystem (e.g. keys for ``s3://``).
-            fs_args: Other arguments of the fsspec filesystem.
-            metadata: Free-form metadata (e.g. for kedro-viz); ignored by Kedro.
+            **file_args: ``credentials``, ``fs_args``, ``metadata`` (:class:`.storage.FileDataset`).
         """
-        self._set_location(filepath, credentials, fs_args)
+        super().__init__(filepath, **file_args)
         self._sha256 = sha256.lower() if sha256 else None
         self._mirrors = list(mirrors or [])
         self._remote_name = remote_name or self._location.name
         self._timeout = float(timeout)
-        self.metadata = metadata
 
     def _describe(self) -> dict[str, Any]:
-        return {
-            "filepath": str(self._location),
-            "sha256": self._sha256,
-            "mirrors": self._mirrors,
-        }
-
-    def _exists(self) -> bool:
-        return self._location.is_file()
+        return {**super()._describe(), "sha256": self._sha256, "mirrors": self._mirrors}
 
     def _verified_array(self, raw: bytes) -> np.ndarray:
         """Decompress, checksum and decode ``raw``; raise with what is wrong."""
@@ -153,11 +209,5 @@ class IDXDataset(OnFilesystem, AbstractDataset[np.ndarray, np.ndarray]):
             ) from exc
 
     def save(self, data: np.ndarray) -> None:
-        """Write ``data`` as IDX (gzip-compressed when the path ends in ``.gz``), atomically."""
-        try:
-            payload = encode_idx(data)
-        except IDXFormatError as exc:
-            raise DataFileError(f"Cannot save to IDX file {self._location}: {exc}") from exc
-        if self._filepath.suffix == ".gz":
-            payload = gzip.compress(payload, compresslevel=6, mtime=0)
-        self._location.write_bytes(payload)
+        """The raw files are inputs: the project reads IDX and never writes it."""
+        raise DatasetError(f"{self._location} is a raw input file and is never written")

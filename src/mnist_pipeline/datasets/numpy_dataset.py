@@ -6,47 +6,32 @@ import io
 from typing import Any
 
 import numpy as np
-from kedro.io import AbstractDataset
 
 from mnist_pipeline.errors import DataFileError
 
-from .storage import OnFilesystem
+from .storage import FileDataset
 
 
-class NumpyDataset(OnFilesystem, AbstractDataset[np.ndarray, np.ndarray]):
+class NumpyDataset(FileDataset):
     """Saves and loads a single array as ``.npy``, atomically and without pickle.
 
     ``allow_pickle`` is always off: a ``.npy`` that needs unpickling is refused rather than
     executed. ``mmap_mode`` (e.g. ``r``) memory-maps large arrays instead of reading them
-    (local files only).
+    (local files only). Example catalog entry::
+
+        x_train:
+          type: mnist_pipeline.datasets.NumpyDataset
+          filepath: data/05_model_input/x_train.npy
     """
 
-    def __init__(
-        self,
-        filepath: str,
-        mmap_mode: str | None = None,
-        credentials: dict[str, Any] | None = None,
-        fs_args: dict[str, Any] | None = None,
-        metadata: dict[str, Any] | None = None,
-    ) -> None:
-        """Create the dataset.
-
-        Args:
-            filepath: The ``.npy`` file: a local path or an fsspec URL (``s3://...``).
-            mmap_mode: Passed to :func:`numpy.load`; ``None`` reads the array into memory.
-            credentials: Passed to the fsspec filesystem (e.g. keys for ``s3://``).
-            fs_args: Other arguments of the fsspec filesystem.
-            metadata: Free-form metadata (e.g. for kedro-viz); ignored by Kedro.
-        """
-        self._set_location(filepath, credentials, fs_args)
+    def __init__(self, filepath: str, mmap_mode: str | None = None, **file_args: Any) -> None:
+        """``filepath`` and ``file_args`` as :class:`.storage.FileDataset`; ``mmap_mode`` is
+        passed to :func:`numpy.load` (``None`` reads the array into memory)."""
+        super().__init__(filepath, **file_args)
         self._mmap_mode = mmap_mode if self._location.is_local else None
-        self.metadata = metadata
 
     def _describe(self) -> dict[str, Any]:
-        return {"filepath": str(self._location), "mmap_mode": self._mmap_mode}
-
-    def _exists(self) -> bool:
-        return self._location.is_file()
+        return {**super()._describe(), "mmap_mode": self._mmap_mode}
 
     def load(self) -> np.ndarray:
         """Read the array; a missing or damaged file gives a message naming it."""

@@ -1,14 +1,16 @@
-"""Where a dataset's file or folder lives: a local path or any fsspec URL.
+"""Where a dataset's file or folder lives (a local path or any fsspec URL), written whole
+or not at all, and the base of the project's file-backed datasets.
 
 The project's datasets read and write through :class:`Location`, as kedro-datasets' own
 do (``get_protocol_and_path``, ``fsspec.filesystem`` with the entry's ``credentials`` and
 ``fs_args``), so a catalog path may be ``s3://``, ``gs://``, ``abfs://`` or ``memory://``
 where workers share no disk (``conf/airflow``).
 
-Whole-or-nothing, on each kind of storage:
+Whole-or-nothing, on each kind of storage, so that an interrupted run (Ctrl-C, SIGKILL, a
+full disk) never leaves a half-written output that a later run would take for a good one:
 
 - **local disk**: bytes go to a temporary sibling, renamed into place when complete
-  (:mod:`.atomic`);
+  (:func:`atomic_file`, :func:`atomic_directory`);
 - **object stores**: a file is uploaded as one object, which the store makes visible only
   when the upload completes (a failed upload leaves the previous object, or none), so a
   reader never sees part of a file. There is no rename of a folder, so a folder is
@@ -20,15 +22,87 @@ Whole-or-nothing, on each kind of storage:
 from __future__ import annotations
 
 import contextlib
+import os
+import shutil
 import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 import fsspec
+from kedro.io import AbstractDataset
 from kedro.io.core import get_protocol_and_path
 
-from .atomic import atomic_directory, atomic_file
+
+def _default_file_mode() -> int:
+    """The mode a plain ``open(..., "w")`` would give (``mkstemp`` makes files 0600)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+def _fsync_dir(path: Path) -> None:
+    """Make a rename inside ``path`` durable (best effort: not every filesystem allows it)."""
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+@contextlib.contextmanager
+def atomic_file(target: str | os.PathLike, suffix: str = ".partial") -> Iterator[Path]:
+    """Yield a temporary path beside ``target``; rename it onto ``target`` on success.
+
+    On any exception the temporary file is removed and ``target`` is left as it was.
+    ``suffix`` ends the temporary name, for writers that insist on an extension.
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix, dir=target.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        os.chmod(tmp, _default_file_mode())
+        with open(tmp, "rb+") as handle:
+            os.fsync(handle.fileno())
+        os.replace(tmp, target)
+        _fsync_dir(target.parent)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def atomic_directory(target: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary folder beside ``target``; swap it in for ``target`` on success.
+
+    A folder cannot be replaced in one rename when it already exists, so the old one is
+    first renamed aside and deleted only after the new one is in place: at every moment
+    either the old or the new complete folder is at ``target``, except for the instant
+    between two renames, when it is absent (never partial).
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent))
+    try:
+        yield tmp
+        old = None
+        if target.exists():
+            old = Path(
+                tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old", dir=target.parent)
+            )
+            old.rmdir()
+            os.replace(target, old)
+        os.replace(tmp, target)
+        _fsync_dir(target.parent)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+
 
 _LOCAL_PROTOCOLS = {"file", "local"}
 
@@ -124,11 +198,6 @@ class Location:
         """The whole file."""
         return self.fs.cat_file(str(self.path))
 
-    def read_head(self, size: int) -> bytes:
-        """The file's first ``size`` bytes (fewer when it is shorter)."""
-        with self.fs.open(str(self.path), "rb") as handle:
-            return handle.read(size)
-
     @contextlib.contextmanager
     def local_file(self, suffix: str = "") -> Iterator[Path]:
         """A path on this machine holding the file: itself, or a downloaded copy."""
@@ -223,23 +292,39 @@ class Location:
         self.fs.mv(str(self.path), str(target.path), recursive=True)
 
 
-class OnFilesystem:
-    """Mixin for a dataset kept where kedro-datasets keep theirs: ``_protocol``, ``_fs``
-    and a ``_filepath`` without protocol (which kedro-mlflow re-points when it packages a
-    model, so the location is worked out from them at each use)."""
+class FileDataset(AbstractDataset):
+    """Base of the project's datasets kept in one file or folder, anywhere fsspec reaches.
 
-    _protocol: str
-    _filepath: PurePosixPath
-    _fs: fsspec.AbstractFileSystem
+    It keeps what kedro-datasets' file datasets keep (``_protocol``, ``_fs`` and a
+    ``_filepath`` without its protocol, which kedro-mlflow reads and re-points when it
+    packages a model), so :attr:`_location` is worked out from them at each use. Every
+    save goes through :meth:`Location.writing` (or ``writing_folder``): whole or not at all.
+    """
 
-    def _set_location(
+    def __init__(
         self,
         filepath: str,
-        credentials: dict[str, Any] | None,
-        fs_args: dict[str, Any] | None,
+        credentials: dict[str, Any] | None = None,
+        fs_args: dict[str, Any] | None = None,
+        metadata: dict[str, Any] | None = None,
     ) -> None:
+        """Create the dataset.
+
+        Args:
+            filepath: The file or folder: a local path or an fsspec URL (``s3://...``).
+            credentials: Passed to the fsspec filesystem (e.g. keys for ``s3://``).
+            fs_args: Other arguments of the fsspec filesystem.
+            metadata: Free-form metadata (e.g. for kedro-viz); ignored by Kedro.
+        """
         self._protocol, self._filepath, self._fs = _resolve(str(filepath), credentials, fs_args)
+        self.metadata = metadata
 
     @property
     def _location(self) -> Location:
         return Location.on(self._fs, self._protocol, self._filepath)
+
+    def _describe(self) -> dict[str, Any]:
+        return {"filepath": str(self._location)}
+
+    def _exists(self) -> bool:
+        return self._location.is_file()

@@ -1,21 +1,25 @@
-"""The seed's training procedure, as a library the ``train`` pipeline calls.
+"""The seed's training procedure, as a library the ``train`` pipeline calls. TensorFlow
+lives here and nowhere else in the package; nothing here reads or writes files.
 
 Read in this order:
 
-- ``reference_step``: the seed's step (loss, SGD, moving averages) in plain TensorFlow 2;
-- ``mlp``: the network's variables, their averages, accuracy with the averages;
-- ``lenet5``: the book's convolutional network and its step, the same machinery
-  (``train.model: lenet5``);
+- ``reference_step``: the seed's step (loss, SGD, moving averages) in plain TensorFlow 2,
+  for both networks;
+- ``averaged``: what both networks keep (weights, TensorFlow's moving averages, the step);
+- ``mlp`` and ``lenet5``: the two networks (logits, L2 penalty, dropout, accuracy with the
+  averages, the Keras model that is saved);
 - ``schedules`` and ``batches``: the learning rate, the moving-average decay and the
   seeded batches of every step (NumPy);
 - ``loop``: drives either step to the evaluation points, logs progress, checkpoints;
-- ``checkpoints``: resume checkpoints and their fingerprint;
-- ``config``: the ``train`` parameters;
-- ``fused_steps``, ``fused_update`` and ``threads``: the same step made fast (compiled
+- ``checkpoints``: what a resume checkpoint must match, and what training needs of the
+  checkpoint folder (kept by ``mnist_pipeline.datasets``);
+- ``fused_steps``, ``fused_update`` and ``threads``: the MLP's step made fast (compiled
   stretches of steps, one fused kernel pass per variable, one shard of hidden units per
-  core), tested equal to ``reference_step``.
+  core), tested equal to ``reference_step``;
+- ``precision``: mixed precision of the products; ``tensorflow_banner``: TensorFlow's
+  start-up lines filtered from the first import.
 
-``schedules``, ``batches``, ``config``, ``fused_update`` and ``threads`` are plain Python
-and NumPy (fast to import and to test; ``threads`` imports TensorFlow only to apply its
-plan); the others need TensorFlow.
+``schedules``, ``batches``, ``checkpoints``, ``fused_update``, ``threads`` and
+``tensorflow_banner`` are plain Python and NumPy (fast to import and to test; ``threads``
+imports TensorFlow only to apply its plan); the others need TensorFlow.
 """

@@ -17,9 +17,8 @@ class EpochShuffler:
     """Batch indices for any range of steps, reproducible from the seed alone."""
 
     def __init__(self, num_examples: int, batch_size: int, seed: int) -> None:
-        """Create the shuffler for ``num_examples`` examples in batches of ``batch_size``."""
-        if not 0 < batch_size <= num_examples:
-            raise ValueError(f"batch_size must lie in 1..{num_examples}, got {batch_size}")
+        """Create the shuffler for ``num_examples`` examples in batches of ``batch_size``
+        (at most ``num_examples``: :class:`mnist_pipeline.parameters.TrainParameters`)."""
         self.num_examples = num_examples
         self.batch_size = batch_size
         self.seed = seed

@@ -19,17 +19,17 @@ Four things make a step cheap without changing its math:
   d(loss)/d(logits), so TensorFlow runs the shards side by side on its inter-op threads,
   each op on one core (:func:`.threads.configure_for_shards`): a single chain of
   multi-threaded ops leaves cores idle during its many small ops, and every split of an
-  op costs a hand-off (the README's "Performance" section has the figures). The number
-  of shards changes only the order of float additions (the logits sum the shards'
-  parts), not the math.
+  op costs a hand-off. The number of shards changes only the order of float additions
+  (the logits sum the shards' parts), not the math.
 
 With ``train.precision: mixed_bfloat16`` the two large products (the first layer's,
 forward and back) read bfloat16 batches and weights (:mod:`.precision`); the small
 products with the 10 logits stay float32, where a cast would cost more than it saves.
 
-The plain form of the same step is :mod:`.reference_step`: read it first.
-``tests/training/test_mlp.py`` checks these steps against a NumPy computation of the
-seed's formulas, including a feature that is always zero and shards of unequal size, and
+The learning rates and moving-average decays come from :mod:`.schedules`. The plain form
+of the same step is :mod:`.reference_step`: read it first. ``tests/training/test_mlp.py``
+checks these steps against a NumPy computation of the seed's formulas, including a
+feature that is always zero and shards of unequal size, and
 ``tests/training/test_reference_step.py`` checks them against the plain step.
 """
 
@@ -43,6 +43,7 @@ import tensorflow as tf
 from .fused_update import fused_coefficients, stretches
 from .mlp import AveragedMLP
 from .precision import matmul
+from .schedules import Schedule
 
 #: Longest stretch of steps in one compiled call.
 MAX_STEPS_PER_CALL = 1_000
@@ -61,8 +62,8 @@ class TrainingInputs:
         """Keep the columns of ``x`` that are non-zero in at least one example."""
         used = np.flatnonzero(x.any(axis=0)).astype(np.int32)
         features = _aligned_empty((x.shape[0], len(used)), np.float32)
-        # np.take is ten times faster than fancy indexing x[:, used]; mode="clip" (the
-        # indices are valid anyway) writes straight into ``features``, not via a buffer.
+        # np.take, faster than fancy indexing x[:, used]; mode="clip" (the indices are
+        # valid anyway) writes straight into ``features``, not via a buffer.
         np.take(x.astype(np.float32, copy=False), used, axis=1, out=features, mode="clip")
         return cls(
             features=tf.experimental.dlpack.from_dlpack(features.__dlpack__()),
@@ -117,21 +118,42 @@ def shard_bounds(hidden_units: int, shards: int) -> list[slice]:
 class FusedTrainer:
     """Runs training steps on ``model`` over ``inputs``, the hidden units in ``shards``."""
 
-    def __init__(self, model: AveragedMLP, inputs: TrainingInputs, shards: int = 1) -> None:
-        """Prepare the working buffers of each shard of hidden units."""
+    def __init__(
+        self,
+        model: AveragedMLP,
+        inputs: TrainingInputs,
+        schedule: Schedule | None = None,
+        shards: int = 1,
+    ) -> None:
+        """Prepare the working buffers of each shard of hidden units; ``schedule`` gives
+        each step's learning rate and moving-average decay (:meth:`train_steps`)."""
         self.model = model
         self.inputs = inputs
+        self.schedule = schedule
         rows = int(inputs.used_features.shape[0])
-        hidden, classes = (int(n) for n in model.variables_[2].shape)
+        hidden, classes = (int(n) for n in model.weights[2].shape)
         self.shards = [_Shard.zeros(units, rows, classes) for units in shard_bounds(hidden, shards)]
         # In mixed precision the batches are gathered as bfloat16, the dtype of the two
         # large products that read them (the 10-wide products stay float32).
         self.features = tf.cast(inputs.features, model.compute_dtype)
 
-    def train_steps(
+    def learning_rate(self, step: int) -> float:
+        """The learning rate of step ``step``."""
+        return float(self.schedule.learning_rates(np.array([step]))[0])
+
+    def train_steps(self, batch_indices: np.ndarray) -> float:
+        """Run ``len(batch_indices)`` steps from the model's global step, at the rates and
+        decays of :attr:`schedule`; return the training loss (:meth:`run_steps`)."""
+        first = int(self.model.global_step.numpy())
+        steps = np.arange(first, first + len(batch_indices))
+        return self.run_steps(
+            batch_indices, self.schedule.learning_rates(steps), self.schedule.ema_decays(steps)
+        )
+
+    def run_steps(
         self, batch_indices: np.ndarray, learning_rates: np.ndarray, ema_decays: np.ndarray
     ) -> float:
-        """Run ``len(batch_indices)`` steps; return the training loss.
+        """Run ``len(batch_indices)`` steps at the given rates and decays; return the loss.
 
         The loss is the mean cross-entropy over the steps' batches plus the L2 penalty
         of the weights after the last step: the penalty moves slowly, and computing it
@@ -166,8 +188,8 @@ class FusedTrainer:
 
     def _load_shards(self) -> None:
         """Start a stretch with ``P = W`` and ``Q = S`` in every shard."""
-        weights1, biases1, weights2, _ = self.model.variables_
-        average_weights1, average_biases1, average_weights2, _ = self.model.shadows
+        weights1, biases1, weights2, _ = self.model.weights
+        average_weights1, average_biases1, average_weights2, _ = self.model.averages
         used = self.inputs.used_features
         used_weights1 = tf.gather(weights1, used)
         used_average_weights1 = tf.gather(average_weights1, used)
@@ -200,8 +222,8 @@ class FusedTrainer:
         """
         model, inputs, shards = self.model, self.inputs, self.shards
         dtype = model.compute_dtype  # of the products (:mod:`.precision`)
-        weights1, biases1, weights2, biases2 = model.variables_
-        average_weights1, average_biases1, average_weights2, average_biases2 = model.shadows
+        weights1, biases1, weights2, biases2 = model.weights
+        average_weights1, average_biases1, average_weights2, average_biases2 = model.averages
         used = inputs.used_features
         self._load_shards()
         num_steps = tf.shape(batch_indices)[0]

@@ -6,8 +6,8 @@ After each batch the seed updates every weight matrix ``W`` and its average ``S`
     S <- d S + (1 - d) W     (the moving average, of the updated weights)
 
 and every bias the same way with ``r = 1``. Written out, that is four or five
-element-wise passes over the 784x500 first-layer weights per step, which cost about a
-third as much as the step's two large matrix products. The training loop instead keeps
+element-wise passes over the 784x500 first-layer weights per step, a large part of a
+step beside its two large matrix products. The training loop instead keeps
 two buffers per variable, ``P`` and ``Q``, with
 
     W = alpha P      and      S = beta Q
@@ -90,11 +90,13 @@ def fused_coefficients(
 ) -> FusedCoefficients:
     """Coefficients for a stretch of steps with these learning rates and EMA decays.
 
+    Each step must shrink the weights by less than all (learning rate x regularization
+    rate below 1), which the ``train`` parameters guarantee
+    (:class:`mnist_pipeline.parameters.TrainParameters`).
+
     Raises:
-        ValueError: if a learning rate or decay is not positive, a step would shrink the
-            weights to zero or beyond (learning rate * regularization rate >= 1), or the
-            average's scale would fall below :data:`MIN_AVERAGE_SCALE` (split with
-            :func:`stretches`).
+        ValueError: if a learning rate or decay is not positive, or the average's scale
+            would fall below :data:`MIN_AVERAGE_SCALE` (split with :func:`stretches`).
     """
     lr = np.asarray(learning_rates, dtype=np.float64)
     decay = np.asarray(ema_decays, dtype=np.float64)
@@ -102,8 +104,6 @@ def fused_coefficients(
         raise ValueError("learning_rates and ema_decays must be equal-length, non-empty 1-d arrays")
     if (lr <= 0).any() or (decay <= 0).any():
         raise ValueError("learning rates and moving-average decays must be positive")
-    if (lr * regularization_rate >= 1).any():
-        raise ValueError("learning rate * regularization rate must be below 1")
     if len(lr) > 1 and np.prod(decay) < MIN_AVERAGE_SCALE:
         raise ValueError("stretch too long for float32: split it with stretches()")
     per_step = np.empty((len(lr), len(COLUMNS)), dtype=np.float64)

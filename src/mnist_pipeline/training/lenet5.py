@@ -9,12 +9,11 @@ The network, on 28x28x1 images (the model-input rows reshaped; no second copy on
     fc1    = dropout(relu(pool2 @ W_fc1 [3136x512] + b_fc1), 0.5)       # training only
     logits = fc1 @ W_fc2 [512x10] + b_fc2
 
-One step on a batch, at global step ``s``, exactly the MLP's machinery (:mod:`.reference_step`):
+It trains with exactly the MLP's step (:mod:`.reference_step`); only its logits, its
+penalty and its dropout differ:
 
     loss = mean(sparse_softmax_cross_entropy(labels, logits))
            + regularization_rate * (l2_loss(W_fc1) + l2_loss(W_fc2))  # fully connected only
-    v  <- v - learning_rate(s) * d(loss)/dv                           # every variable: SGD
-    av <- av - (1 - ema_decay(s)) * (av - v)                          # its moving average
 
 Validation, test and the saved model use the averages and no dropout. The dropout mask
 of step ``s`` is drawn from ``(seed, s)``, so a resumed run draws the same masks as an
@@ -27,14 +26,14 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from .averaged import SHADOW_PREFIX, AveragedVariables
-from .config import TrainingConfig
+from mnist_pipeline.parameters import TrainParameters
+
+from .averaged import AVERAGE_PREFIX, AveragedNetwork
 from .precision import conv2d, matmul
-from .reference_step import ReferenceTrainer
 
 IMAGE_SIDE = 28
-#: The trainable variables, in the order of the network.
-VARIABLE_NAMES = (
+#: The weights, in the order of the network.
+WEIGHT_NAMES = (
     "conv1_weights",
     "conv1_biases",
     "conv2_weights",
@@ -64,12 +63,12 @@ def logits(x, variables, dropout_rate=0.0, dropout_seed=None, dtype=tf.float32) 
     return matmul(fc1, fc2_w, dtype) + fc2_b
 
 
-class AveragedLeNet5(AveragedVariables):
-    """LeNet-5's variables, their moving averages and the global step."""
+class AveragedLeNet5(AveragedNetwork):
+    """LeNet-5's weights, their moving averages and the global step."""
 
-    variable_names = VARIABLE_NAMES
+    weight_names = WEIGHT_NAMES
 
-    def __init__(self, num_inputs: int, num_classes: int, config: TrainingConfig) -> None:
+    def __init__(self, num_inputs: int, num_classes: int, config: TrainParameters) -> None:
         """Initialise as the book does, from ``config.seed``."""
         if num_inputs != IMAGE_SIDE * IMAGE_SIDE:
             raise ValueError(f"LeNet-5 takes {IMAGE_SIDE}x{IMAGE_SIDE} images, not {num_inputs}")
@@ -87,7 +86,7 @@ class AveragedLeNet5(AveragedVariables):
             "fc2_weights": [fc, num_classes],
         }
         initial = {}
-        for index, name in enumerate(VARIABLE_NAMES):
+        for index, name in enumerate(WEIGHT_NAMES):
             if name in shapes:
                 initial[name] = tf.random.stateless_truncated_normal(
                     shapes[name], seed=[config.seed, index], stddev=config.init_stddev
@@ -100,9 +99,20 @@ class AveragedLeNet5(AveragedVariables):
         self.dropout_rate = float(config.dropout_rate)
         self.seed = int(config.seed)
 
+    def training_logits(self, x: tf.Tensor) -> tf.Tensor:
+        """The logits with the current weights and dropout; step ``s``'s mask is drawn
+        from ``(seed, s)``."""
+        dropout_seed = tf.stack([tf.constant(self.seed, tf.int64), self.global_step])
+        return logits(x, self.weights, self.dropout_rate, dropout_seed, self.compute_dtype)
+
+    def l2_penalty(self) -> tf.Tensor:
+        """``regularization_rate`` x ``l2_loss`` of the two fully connected weight matrices."""
+        fc1_weights, fc2_weights = self.weights[4], self.weights[6]
+        return self.regularization_rate * (tf.nn.l2_loss(fc1_weights) + tf.nn.l2_loss(fc2_weights))
+
     @tf.function(reduce_retracing=True)
     def _correct(self, x: tf.Tensor, labels: tf.Tensor) -> tf.Tensor:
-        predictions = tf.argmax(logits(x, self.shadows), axis=1, output_type=tf.int32)
+        predictions = tf.argmax(logits(x, self.averages), axis=1, output_type=tf.int32)
         return tf.reduce_sum(tf.cast(tf.equal(predictions, labels), tf.float32))
 
     def averaged_accuracy(self, x: tf.Tensor, labels: tf.Tensor, chunks: int = 1) -> tf.Tensor:
@@ -120,55 +130,14 @@ class AveragedLeNet5(AveragedVariables):
         return tf.constant(correct / count, tf.float32)
 
 
-def mean_cross_entropy(model: AveragedLeNet5, x, labels, dropout_seed) -> tf.Tensor:
-    """The batch's mean softmax cross-entropy, with dropout as in training."""
-    return tf.reduce_mean(
-        tf.nn.sparse_softmax_cross_entropy_with_logits(
-            labels=labels,
-            logits=logits(
-                x, model.variables_, model.dropout_rate, dropout_seed, model.compute_dtype
-            ),
-        )
-    )
-
-
-def l2_penalty(model: AveragedLeNet5) -> tf.Tensor:
-    """``regularization_rate`` x ``l2_loss`` of the two fully connected weight matrices."""
-    fc1_weights, fc2_weights = model.variables_[4], model.variables_[6]
-    return model.regularization_rate * (tf.nn.l2_loss(fc1_weights) + tf.nn.l2_loss(fc2_weights))
-
-
-@tf.function
-def train_step(model, x, labels, learning_rate, ema_decay) -> tf.Tensor:
-    """One SGD step on the regularised loss, then the moving averages; the cross-entropy."""
-    dropout_seed = tf.stack([tf.constant(model.seed, tf.int64), model.global_step])
-    with tf.GradientTape() as tape:
-        cross_entropy = mean_cross_entropy(model, x, labels, dropout_seed)
-        loss = cross_entropy + l2_penalty(model)
-    gradients = tape.gradient(loss, model.variables_)
-    for variable, gradient in zip(model.variables_, gradients, strict=True):
-        variable.assign_sub(learning_rate * gradient)
-    for average, variable in zip(model.shadows, model.variables_, strict=True):
-        average.assign_sub((1.0 - ema_decay) * (average - variable))
-    model.global_step.assign_add(1)
-    return cross_entropy
-
-
-class LeNet5Trainer(ReferenceTrainer):
-    """Runs LeNet-5's :func:`train_step` once per step, for the training loop (:mod:`.loop`)."""
-
-    step = staticmethod(train_step)
-    penalty = staticmethod(l2_penalty)
-
-
 def averaged_keras_lenet5(state: dict[str, np.ndarray]):
     """A Keras model (flat pixels in, logits out) carrying the averaged weights of ``state``."""
     import keras  # noqa: PLC0415
 
-    conv1 = state[SHADOW_PREFIX + "conv1_weights"]
-    conv2 = state[SHADOW_PREFIX + "conv2_weights"]
-    fc1 = state[SHADOW_PREFIX + "fc1_weights"]
-    fc2 = state[SHADOW_PREFIX + "fc2_weights"]
+    conv1 = state[AVERAGE_PREFIX + "conv1_weights"]
+    conv2 = state[AVERAGE_PREFIX + "conv2_weights"]
+    fc1 = state[AVERAGE_PREFIX + "fc1_weights"]
+    fc2 = state[AVERAGE_PREFIX + "fc2_weights"]
     model = keras.Sequential(
         [
             keras.Input(shape=(IMAGE_SIDE * IMAGE_SIDE,), name="pixels"),
@@ -187,5 +156,5 @@ def averaged_keras_lenet5(state: dict[str, np.ndarray]):
         ],
         name="mnist_lenet5_averaged",
     )
-    model.set_weights([state[SHADOW_PREFIX + name] for name in VARIABLE_NAMES])
+    model.set_weights([state[AVERAGE_PREFIX + name] for name in WEIGHT_NAMES])
     return model

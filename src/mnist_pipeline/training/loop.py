@@ -1,4 +1,9 @@
-"""Drive training: evaluation points, progress lines in the seed's words, the history."""
+"""Drive training: evaluation points, progress lines in the seed's words, the history.
+
+:func:`train` runs the steps of either implementation to each evaluation point,
+validates the averaged network there, logs and checkpoints, and (given the test set)
+ends with the seed's last line, the test accuracy.
+"""
 
 from __future__ import annotations
 
@@ -11,15 +16,17 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
+from mnist_pipeline.parameters import TrainParameters
+
+from .averaged import AveragedNetwork
 from .batches import EpochShuffler
-from .checkpoints import ResumeCheckpoints, Resumed, training_fingerprint
-from .config import TrainingConfig
+from .checkpoints import CheckpointFolder, Resumed, training_fingerprint
 from .fused_steps import FusedTrainer, TrainingInputs
-from .lenet5 import AveragedLeNet5, LeNet5Trainer
+from .lenet5 import AveragedLeNet5
 from .mlp import AveragedMLP
 from .precision import announce
 from .reference_step import ReferenceTrainer
-from .schedules import ema_decays, learning_rates
+from .schedules import Schedule
 from .threads import configure_for_shards
 
 logger = logging.getLogger(__name__)
@@ -36,7 +43,7 @@ class TrainingResult:
 
     state: dict[str, np.ndarray]
     history: pd.DataFrame
-    test_accuracy: float
+    test_accuracy: float | None = None
     resumed: Resumed | None = None
 
 
@@ -50,7 +57,11 @@ def _class_ids(one_hot: np.ndarray) -> tf.Tensor:
     return tf.constant(np.argmax(one_hot, axis=1).astype(np.int32))
 
 
-def _model(config: TrainingConfig, num_inputs: int, num_classes: int):
+def _is_fused(config: TrainParameters) -> bool:
+    return config.model == "mlp" and config.implementation == "fused"
+
+
+def network(config: TrainParameters, num_inputs: int, num_classes: int) -> AveragedNetwork:
     """The network ``config.model`` names, initialised."""
     if config.model == "lenet5":
         return AveragedLeNet5(num_inputs, num_classes, config)
@@ -58,20 +69,19 @@ def _model(config: TrainingConfig, num_inputs: int, num_classes: int):
 
 
 def _trainer(
-    config: TrainingConfig,
-    model: AveragedMLP | AveragedLeNet5,
+    config: TrainParameters,
+    model: AveragedNetwork,
     x_train: np.ndarray,
     y_train: np.ndarray,
     shards: int,
-) -> FusedTrainer | ReferenceTrainer | LeNet5Trainer:
-    """The computation of the training step: LeNet-5's, or the MLP's that
-    ``config.implementation`` names."""
+) -> FusedTrainer | ReferenceTrainer:
+    """The computation of the training step: the fused MLP step, or the plain step."""
+    schedule = Schedule.of(config, len(x_train))
     class_ids = np.argmax(y_train, axis=1)
-    if config.model == "lenet5":
-        return LeNet5Trainer(model, x_train, class_ids)
-    if config.implementation == "reference":
-        return ReferenceTrainer(model, x_train, class_ids)
-    return FusedTrainer(model, TrainingInputs.from_arrays(x_train, class_ids), shards)
+    if _is_fused(config):
+        inputs = TrainingInputs.from_arrays(x_train, class_ids)
+        return FusedTrainer(model, inputs, schedule, shards)
+    return ReferenceTrainer(model, x_train, class_ids, schedule)
 
 
 class _Progress:
@@ -92,62 +102,55 @@ class _Progress:
         )
 
 
+def _resume(
+    checkpoints: CheckpointFolder, config: TrainParameters, model, fingerprint: dict
+) -> Resumed | None:
+    """Where an interrupted run of these settings left off, restored into ``model``."""
+    if not config.resume:
+        if checkpoints.directory.exists():
+            checkpoints.set_aside("train.resume is false")
+        return None
+    return checkpoints.restore(model, fingerprint, config.steps)
+
+
 def train(
     x_train: np.ndarray,
     y_train: np.ndarray,
     x_val: np.ndarray,
     y_val: np.ndarray,
-    x_test: np.ndarray,
-    y_test: np.ndarray,
-    config: TrainingConfig,
-    checkpoints: ResumeCheckpoints | None = None,
+    config: TrainParameters,
+    checkpoints: CheckpointFolder | None = None,
     log_metrics: Callable[[int, Mapping[str, float]], None] | None = None,
+    test_set: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> TrainingResult:
     """Train the averaged network as the seed does and return its final state and history.
 
-    ``y_*`` are one-hot. The learning rate decays over ``config.decay_steps`` steps, or
-    over the number of training examples when that is ``None`` (the seed's choice).
-
-    With ``checkpoints``, the state is saved at every evaluation step and a run resumes
-    from the newest matching checkpoint (unless ``config.resume`` is false). Batches,
-    learning rates and EMA decays depend only on the step and the seed, so a resumed run
-    ends with exactly the metrics of an uninterrupted one.
+    ``y_*`` are one-hot. With ``checkpoints``, the state is saved at every evaluation step
+    and a run resumes from the newest matching checkpoint (unless ``config.resume`` is
+    false). Batches, learning rates and moving-average decays depend only on the step and
+    the seed, so a resumed run ends with exactly the metrics of an uninterrupted one.
 
     ``log_metrics(step, {column: value})`` receives every history row as soon as it is
-    known (the rows restored from a checkpoint first), so a tracker shows the curve grow.
+    known (the rows restored from a checkpoint first), so a tracker shows the curve grow;
+    an exception it raises (a search pruning the run) ends training there. ``test_set``
+    (``x_test, y_test``) is scored once, at the end; without it training never sees it.
     """
-    config.check_against_data(len(x_train))
     announce(config.precision)
     # The MLP's fused step runs one shard of hidden units per core on single-threaded ops
-    # (:mod:`.threads`), set before TensorFlow's first op; the other steps leave
-    # TensorFlow's thread pools as they are, and evaluate in one part.
-    fused = config.model == "mlp" and config.implementation == "fused"
-    shards = configure_for_shards(config.hidden_units) if fused else 1
+    # (:mod:`.threads`), set before TensorFlow's first op; the plain step leaves
+    # TensorFlow's thread pools as they are.
+    shards = configure_for_shards(config.hidden_units) if _is_fused(config) else 1
     tf.config.experimental.enable_op_determinism()
-    model = _model(config, x_train.shape[1], y_train.shape[1])
+    model = network(config, x_train.shape[1], y_train.shape[1])
     trainer = _trainer(config, model, x_train, y_train, shards)
     shuffler = EpochShuffler(len(x_train), config.batch_size, config.seed)
-    decay_steps = config.decay_steps or len(x_train)
-
     x_val_t, val_labels = tf.constant(x_val, tf.float32), _class_ids(y_val)
-
-    def lr_at(steps: np.ndarray) -> np.ndarray:
-        return learning_rates(
-            steps,
-            config.learning_rate_base,
-            config.learning_rate_decay,
-            decay_steps,
-            config.staircase,
-        )
 
     rows: list[tuple] = []
     step, train_loss, resumed, restored = 0, float("nan"), None, []
     if checkpoints is not None:
         fingerprint = training_fingerprint(config, x_train, y_train, x_val, y_val)
-        if not config.resume and checkpoints.directory.exists():
-            checkpoints.set_aside("train.resume is false")
-        if config.resume:
-            resumed = checkpoints.restore(model, fingerprint, config.steps)
+        resumed = _resume(checkpoints, config, model, fingerprint)
         if resumed is not None:
             step, restored = resumed.step, resumed.history
 
@@ -164,15 +167,10 @@ def train(
         if point < step or (point == step and rows):
             continue  # done before the interruption
         if point > step:
-            steps = np.arange(step, point)
-            train_loss = trainer.train_steps(
-                shuffler.batch_indices(step, point - step),
-                lr_at(steps),
-                ema_decays(steps, config.moving_average_decay),
-            )
+            train_loss = trainer.train_steps(shuffler.batch_indices(step, point - step))
             step = point
         accuracy = float(model.averaged_accuracy(x_val_t, val_labels, shards))
-        record((step, accuracy, train_loss, float(lr_at(np.array([step]))[0])))
+        record((step, accuracy, train_loss, trainer.learning_rate(step)))
         logger.info(
             "After %d training step(s), validation accuracy using average model is %g %s",
             step,
@@ -182,12 +180,17 @@ def train(
         if checkpoints is not None and 0 < step < config.steps:
             checkpoints.save(model, step, rows, fingerprint)
 
-    test_accuracy = float(
-        model.averaged_accuracy(tf.constant(x_test, tf.float32), _class_ids(y_test), shards)
-    )
-    logger.info(
-        "After %d training step(s), test accuracy using average model is %g", step, test_accuracy
-    )
+    test_accuracy = None
+    if test_set is not None:
+        x_test, y_test = test_set
+        test_accuracy = float(
+            model.averaged_accuracy(tf.constant(x_test, tf.float32), _class_ids(y_test), shards)
+        )
+        logger.info(
+            "After %d training step(s), test accuracy using average model is %g",
+            step,
+            test_accuracy,
+        )
     history = pd.DataFrame(rows, columns=HISTORY_COLUMNS)
     if checkpoints is not None:
         checkpoints.clear()

@@ -1,25 +1,17 @@
-"""The seed's 784-500-10 network: its variables, their moving averages, evaluation.
-
-The tutorial's initialisation: truncated-normal weights (stddev 0.1) and constant biases
-(0.1); every trainable variable has a moving average, which starts at the variable's
-initial value; evaluation uses the averaged weights, as the seed's ``average_y``. The
-training steps (loss = mean sparse softmax cross-entropy + ``regularization_rate`` x the
-sum of ``tf.nn.l2_loss`` (sum(w^2)/2) over the two weight matrices; plain SGD at the
-decayed learning rate; then the moving average with decay ``min(decay, (1+step)/(10+step))``)
-are in :mod:`.fused_steps`.
-"""
+"""The seed's 784-500-10 network: its weights, their averages, accuracy with the averages."""
 
 from __future__ import annotations
 
 import numpy as np
 import tensorflow as tf
 
-from .averaged import SHADOW_PREFIX, AveragedVariables
-from .config import TrainingConfig
+from mnist_pipeline.parameters import TrainParameters
+
+from .averaged import AVERAGE_PREFIX, AveragedNetwork
 from .precision import matmul
 
-#: Names of the trainable variables, in the order of the seed's ``inference`` arguments.
-VARIABLE_NAMES = ("weights1", "biases1", "weights2", "biases2")
+#: Names of the weights, in the order of the seed's ``inference`` arguments.
+WEIGHT_NAMES = ("weights1", "biases1", "weights2", "biases2")
 
 
 def logits(x: tf.Tensor, weights1, biases1, weights2, biases2, dtype=tf.float32) -> tf.Tensor:
@@ -29,12 +21,12 @@ def logits(x: tf.Tensor, weights1, biases1, weights2, biases2, dtype=tf.float32)
     return matmul(hidden, weights2, dtype) + biases2
 
 
-class AveragedMLP(AveragedVariables):
-    """The network's variables, their moving averages and the global step."""
+class AveragedMLP(AveragedNetwork):
+    """The MLP's weights, their moving averages and the global step."""
 
-    variable_names = VARIABLE_NAMES
+    weight_names = WEIGHT_NAMES
 
-    def __init__(self, num_inputs: int, num_classes: int, config: TrainingConfig) -> None:
+    def __init__(self, num_inputs: int, num_classes: int, config: TrainParameters) -> None:
         """Initialise the weights as the seed does, from ``config.seed``."""
         seed = config.seed
         hidden = config.hidden_units
@@ -50,7 +42,15 @@ class AveragedMLP(AveragedVariables):
         }
         super().__init__("averaged_mlp", initial, config)
 
-    # ----------------------------------------------------------------- use
+    def training_logits(self, x: tf.Tensor) -> tf.Tensor:
+        """The seed's ``y``: the logits with the current weights."""
+        return logits(x, *self.weights, dtype=self.compute_dtype)
+
+    def l2_penalty(self) -> tf.Tensor:
+        """``regularization_rate`` x ``l2_loss`` of the two weight matrices (not the biases)."""
+        weights1, _, weights2, _ = self.weights
+        return self.regularization_rate * (tf.nn.l2_loss(weights1) + tf.nn.l2_loss(weights2))
+
     @tf.function(autograph=False, reduce_retracing=True)
     def averaged_accuracy(self, x: tf.Tensor, labels: tf.Tensor, chunks: int = 1) -> tf.Tensor:
         """Accuracy of the averaged weights (the seed's ``average_y``) on ``x``.
@@ -62,7 +62,7 @@ class AveragedMLP(AveragedVariables):
         correct = []
         for chunk in range(chunks):
             start, stop = count * chunk // chunks, count * (chunk + 1) // chunks
-            chunk_logits = logits(x[start:stop], *self.shadows)
+            chunk_logits = logits(x[start:stop], *self.averages)
             predictions = tf.argmax(chunk_logits, axis=1, output_type=tf.int32)
             correct.append(
                 tf.reduce_sum(tf.cast(tf.equal(predictions, labels[start:stop]), tf.float32))
@@ -74,8 +74,8 @@ def averaged_keras_model(state: dict[str, np.ndarray]):
     """A Keras model (pixels in, logits out) carrying the averaged weights of ``state``."""
     import keras  # noqa: PLC0415
 
-    weights1 = state[SHADOW_PREFIX + "weights1"]
-    weights2 = state[SHADOW_PREFIX + "weights2"]
+    weights1 = state[AVERAGE_PREFIX + "weights1"]
+    weights2 = state[AVERAGE_PREFIX + "weights2"]
     model = keras.Sequential(
         [
             keras.Input(shape=(weights1.shape[0],), name="pixels"),
@@ -84,5 +84,5 @@ def averaged_keras_model(state: dict[str, np.ndarray]):
         ],
         name="mnist_mlp_averaged",
     )
-    model.set_weights([state[SHADOW_PREFIX + name] for name in VARIABLE_NAMES])
+    model.set_weights([state[AVERAGE_PREFIX + name] for name in WEIGHT_NAMES])
     return model

@@ -1,89 +1,86 @@
-"""The seed's training step in plain TensorFlow 2: read this first.
+"""The seed's training step in plain TensorFlow 2, for both networks: read this first.
 
-One step on a batch ``(x, labels)`` of the 784-500-10 network, at global step ``s``:
+One step on a batch ``(x, labels)`` at global step ``s``, with TensorFlow's and Keras' own
+schedule and moving average, as the seed used them in TF1:
 
-    logits = relu(x @ W1 + b1) @ W2 + b2
-    loss = mean(sparse_softmax_cross_entropy(labels, logits))
-           + regularization_rate * (l2_loss(W1) + l2_loss(W2))      # l2_loss(w) = sum(w**2) / 2
-    v  <- v - learning_rate(s) * d(loss)/dv                          # every variable: plain SGD
-    av <- av - (1 - ema_decay(s)) * (av - v)                         # its moving average
+    loss = mean(sparse_softmax_cross_entropy(labels, logits(x)))
+           + regularization_rate * (l2_loss of the regularised weights)  # sum(w**2) / 2
+    v  <- v - learning_rate(s) * d(loss)/dv                    # every weight: plain SGD
+    av <- av - (1 - ema_decay(s)) * (av - v)                   # its moving average
 
     learning_rate(s) = learning_rate_base * learning_rate_decay ** (s / decay_steps)
-    ema_decay(s)     = min(moving_average_decay, (1 + s) / (10 + s))  # TF1's num_updates
+                       (keras.optimizers.schedules.ExponentialDecay, as TF1's exponential_decay)
+    ema_decay(s)     = min(moving_average_decay, (1 + s) / (10 + s))
+                       (tf.train.ExponentialMovingAverage with num_updates = s)
 
-The two schedules are computed for many steps at once in :mod:`.schedules`; validation,
-test and the served model use the averages (:mod:`.mlp`). Select this step with
-``train.implementation: reference``. :mod:`.fused_steps` computes the same step much
-faster; ``tests/training/test_reference_step.py`` checks that the two agree, and both
-against NumPy.
+The networks differ only in their logits, penalty and dropout (:mod:`.mlp`,
+:mod:`.lenet5`). Select this step for the MLP with ``train.implementation: reference``;
+LeNet-5 always trains with it. :mod:`.fused_steps` computes the MLP's step much faster
+from the schedules of :mod:`.schedules`; the tests check the two against each other and
+both against NumPy, so each side's schedules are checked by independent code.
 """
 
 from __future__ import annotations
 
+import keras
 import numpy as np
 import tensorflow as tf
 
-from .mlp import AveragedMLP, logits
-
-
-def mean_cross_entropy(model: AveragedMLP, x: tf.Tensor, labels: tf.Tensor) -> tf.Tensor:
-    """The batch's mean softmax cross-entropy against its class ids ``labels``."""
-    return tf.reduce_mean(
-        tf.nn.sparse_softmax_cross_entropy_with_logits(
-            labels=labels, logits=logits(x, *model.variables_, dtype=model.compute_dtype)
-        )
-    )
-
-
-def l2_penalty(model: AveragedMLP) -> tf.Tensor:
-    """``regularization_rate`` x ``l2_loss`` of the two weight matrices (not the biases)."""
-    weights1, _, weights2, _ = model.variables_
-    return model.regularization_rate * (tf.nn.l2_loss(weights1) + tf.nn.l2_loss(weights2))
+from .averaged import AveragedNetwork
+from .schedules import Schedule
 
 
 @tf.function
-def train_step(model, x, labels, learning_rate, ema_decay) -> tf.Tensor:
+def train_step(network, x, labels, learning_rate_schedule) -> tf.Tensor:
     """One SGD step on the regularised loss, then the moving averages; the cross-entropy."""
+    learning_rate = learning_rate_schedule(network.global_step)
     with tf.GradientTape() as tape:
-        cross_entropy = mean_cross_entropy(model, x, labels)
-        loss = cross_entropy + l2_penalty(model)
-    gradients = tape.gradient(loss, model.variables_)
-    for variable, gradient in zip(model.variables_, gradients, strict=True):
-        variable.assign_sub(learning_rate * gradient)
-    for average, variable in zip(model.shadows, model.variables_, strict=True):
-        average.assign_sub((1.0 - ema_decay) * (average - variable))
-    model.global_step.assign_add(1)
+        cross_entropy = tf.reduce_mean(
+            tf.nn.sparse_softmax_cross_entropy_with_logits(
+                labels=labels, logits=network.training_logits(x)
+            )
+        )
+        loss = cross_entropy + network.l2_penalty()
+    gradients = tape.gradient(loss, network.weights)
+    for weight, gradient in zip(network.weights, gradients, strict=True):
+        weight.assign_sub(learning_rate * gradient)
+    network.moving_average.apply(network.weights)  # num_updates: the step before this one ends
+    network.global_step.assign_add(1)
     return cross_entropy
 
 
 class ReferenceTrainer:
-    """Runs :func:`train_step` once per step, for the training loop (:mod:`.loop`).
+    """Runs :func:`train_step` once per step, for the training loop (:mod:`.loop`)."""
 
-    LeNet-5's trainer is this one with its own ``step`` and ``penalty`` (:mod:`.lenet5`).
-    """
-
-    step = staticmethod(train_step)
-    penalty = staticmethod(l2_penalty)
-
-    def __init__(self, model, x: np.ndarray, labels: np.ndarray) -> None:
+    def __init__(
+        self, network: AveragedNetwork, x: np.ndarray, labels: np.ndarray, schedule: Schedule
+    ) -> None:
         """Keep the training set (``x``, class ids ``labels``) as tensors."""
-        self.model = model
+        self.network = network
         self.x = tf.constant(x, tf.float32)
         self.labels = tf.constant(labels, tf.int32)
+        self.learning_rate_schedule = keras.optimizers.schedules.ExponentialDecay(
+            schedule.learning_rate_base,
+            schedule.decay_steps,
+            schedule.learning_rate_decay,
+            staircase=schedule.staircase,
+        )
 
-    def train_steps(
-        self, batch_indices: np.ndarray, learning_rates: np.ndarray, ema_decays: np.ndarray
-    ) -> float:
-        """Run ``len(batch_indices)`` steps; return the mean cross-entropy of their batches
-        plus the L2 penalty after the last one (as :class:`.fused_steps.FusedTrainer`)."""
+    def learning_rate(self, step: int) -> float:
+        """The learning rate of step ``step``."""
+        return float(self.learning_rate_schedule(tf.constant(step, tf.int64)))
+
+    def train_steps(self, batch_indices: np.ndarray) -> float:
+        """Run ``len(batch_indices)`` steps from the network's global step; return the mean
+        cross-entropy of their batches plus the L2 penalty after the last one (as
+        :class:`.fused_steps.FusedTrainer`)."""
         cross_entropies = [
-            self.step(
-                self.model,
+            train_step(
+                self.network,
                 tf.gather(self.x, rows),
                 tf.gather(self.labels, rows),
-                tf.constant(rate, tf.float32),
-                tf.constant(decay, tf.float32),
+                self.learning_rate_schedule,
             )
-            for rows, rate, decay in zip(batch_indices, learning_rates, ema_decays, strict=True)
+            for rows in batch_indices
         ]
-        return float(tf.reduce_mean(cross_entropies)) + float(self.penalty(self.model))
+        return float(tf.reduce_mean(cross_entropies)) + float(self.network.l2_penalty())

@@ -1,45 +1,56 @@
 """Test-set metrics and the tables and plots a person looks at to judge the model.
 
 The logits come from :func:`..inference.nodes.predict_logits`, the served model's own
-step; everything here is NumPy, pandas and matplotlib on them, so the reports can be
-recomputed and tested without TensorFlow. Plots are built as standalone ``Figure``
-objects, not through ``pyplot``: no global figure state, no display backend needed on
-servers, and the notebook's inline backend is left alone. matplotlib is imported when the
-first plot is drawn, not with this module: every ``kedro run`` imports the pipelines, and
-the runs that draw nothing (``ingest``, ``preprocess``, ``train``) should not pay for it.
+step; the metrics are scikit-learn's, on them, so the reports can be recomputed and
+tested without TensorFlow. Plots are built as standalone ``Figure`` objects, not through
+``pyplot``: no global figure state, no display backend needed on servers, and the
+notebook's inline backend is left alone. scikit-learn and matplotlib are imported when a
+node first needs them, not with this module: every ``kedro`` command imports the
+pipelines, and the runs that score and draw nothing (``ingest``, ``preprocess``,
+``train``) should not pay for them.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
 
-# predict_logits is re-exported: the models registered before it moved to the inference
-# nodes unpickle it from this module.
-from ..inference.nodes import predict_logits, softmax  # noqa: F401
+from ..inference.nodes import softmax
 
-if TYPE_CHECKING:
-    from matplotlib.figure import Figure
+
+class Figure(Protocol):
+    """What a plot node returns: a matplotlib ``Figure`` (named by what it does here, so
+    that its type is known without importing matplotlib)."""
+
+    def savefig(self, fname, **kwargs) -> None:
+        """Render the figure to ``fname``."""
+
+
+def _classes(y_test: np.ndarray) -> list[int]:
+    return list(range(y_test.shape[1]))
 
 
 def score_test_set(logits: np.ndarray, y_test: np.ndarray) -> tuple[float, float]:
     """Accuracy and mean cross-entropy (without the L2 term) of the logits on one-hot labels."""
+    from sklearn.metrics import accuracy_score, log_loss  # noqa: PLC0415 (see the docstring)
+
     labels = y_test.argmax(axis=1)
-    accuracy = float((logits.argmax(axis=1) == labels).mean())
-    shifted = logits.astype(np.float64) - logits.max(axis=1, keepdims=True)
-    log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-    loss = float(-log_probs[np.arange(len(labels)), labels].mean())
+    accuracy = float(accuracy_score(labels, logits.argmax(axis=1)))
+    loss = float(log_loss(labels, softmax(logits), labels=_classes(y_test)))
     return accuracy, loss
 
 
 def confusion_matrix(logits: np.ndarray, y_test: np.ndarray) -> pd.DataFrame:
     """Counts of (true class, predicted class): rows true, columns predicted."""
-    classes = y_test.shape[1]
-    matrix = np.zeros((classes, classes), dtype=np.int64)
-    np.add.at(matrix, (y_test.argmax(axis=1), logits.argmax(axis=1)), 1)
-    names = [str(c) for c in range(classes)]
+    from sklearn import metrics  # noqa: PLC0415
+
+    classes = _classes(y_test)
+    matrix = metrics.confusion_matrix(
+        y_test.argmax(axis=1), logits.argmax(axis=1), labels=classes
+    ).astype(np.int64)
+    names = [str(c) for c in classes]
     return pd.DataFrame(
         matrix,
         index=pd.Index(names, name="true"),
@@ -47,43 +58,35 @@ def confusion_matrix(logits: np.ndarray, y_test: np.ndarray) -> pd.DataFrame:
     )
 
 
-def per_class_report(confusion: pd.DataFrame) -> pd.DataFrame:
+def per_class_report(logits: np.ndarray, y_test: np.ndarray) -> pd.DataFrame:
     """Precision, recall, F1 and support per class, plus macro and weighted averages."""
-    matrix = confusion.to_numpy()
-    true_positive = np.diag(matrix).astype(np.float64)
-    predicted = matrix.sum(axis=0)
-    support = matrix.sum(axis=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        precision = np.where(predicted > 0, true_positive / predicted, 0.0)
-        recall = np.where(support > 0, true_positive / support, 0.0)
-        f1 = np.where(precision + recall > 0, 2 * precision * recall / (precision + recall), 0.0)
-    report = pd.DataFrame(
+    from sklearn.metrics import classification_report  # noqa: PLC0415
+
+    classes = _classes(y_test)
+    report = classification_report(
+        y_test.argmax(axis=1),
+        logits.argmax(axis=1),
+        labels=classes,
+        output_dict=True,
+        zero_division=0.0,
+    )
+    rows = [str(c) for c in classes] + ["macro avg", "weighted avg"]
+    return pd.DataFrame(
         {
-            "class": confusion.index.astype(str),
-            "precision": precision,
-            "recall": recall,
-            "f1": f1,
-            "support": support,
+            "class": rows,
+            "precision": [report[row]["precision"] for row in rows],
+            "recall": [report[row]["recall"] for row in rows],
+            "f1": [report[row]["f1-score"] for row in rows],
+            "support": [int(report[row]["support"]) for row in rows],
         }
     )
-    weights = support / support.sum()
-    averages = pd.DataFrame(
-        {
-            "class": ["macro avg", "weighted avg"],
-            "precision": [precision.mean(), (precision * weights).sum()],
-            "recall": [recall.mean(), (recall * weights).sum()],
-            "f1": [f1.mean(), (f1 * weights).sum()],
-            "support": [support.sum(), support.sum()],
-        }
-    )
-    return pd.concat([report, averages], ignore_index=True)
 
 
-def _figure(width: float, height: float) -> Figure:
+def _figure(width: float, height: float):
     """A new standalone figure of that size in inches, at the reports' resolution."""
-    from matplotlib.figure import Figure  # noqa: PLC0415  (see the module docstring)
+    from matplotlib.figure import Figure as MatplotlibFigure  # noqa: PLC0415 (docstring)
 
-    return Figure(figsize=(width, height), dpi=110)
+    return MatplotlibFigure(figsize=(width, height), dpi=110)
 
 
 def plot_confusion_matrix(confusion: pd.DataFrame) -> Figure:

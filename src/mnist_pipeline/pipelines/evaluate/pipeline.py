@@ -1,7 +1,8 @@
 """Latest model (06_models) + test split -> logits (07_model_output) and reports (08_reporting)."""
 
-from kedro.pipeline import Pipeline, node, pipeline
+from kedro.pipeline import Pipeline, node
 
+from .. import stage
 from ..inference.nodes import predict_logits
 from .nodes import (
     confusion_matrix,
@@ -15,9 +16,15 @@ from .nodes import (
 
 def create_pipeline(**kwargs) -> Pipeline:
     """Create the ``evaluate`` pipeline (it loads a trained model; it never trains)."""
-    return pipeline(
+    return stage(
+        "evaluate",
         [
-            node(predict_logits, ["mnist_model", "x_test"], "test_logits", name="predict_test_set"),
+            node(
+                predict_logits,
+                ["mnist_model", "x_test"],
+                "test_logits",
+                name="predict_test_set",
+            ),
             node(
                 score_test_set,
                 ["test_logits", "y_test"],
@@ -30,7 +37,12 @@ def create_pipeline(**kwargs) -> Pipeline:
                 "confusion_matrix",
                 name="count_confusions",
             ),
-            node(per_class_report, "confusion_matrix", "per_class_report", name="report_per_class"),
+            node(
+                per_class_report,
+                ["test_logits", "y_test"],
+                "per_class_report",
+                name="report_per_class",
+            ),
             node(
                 plot_confusion_matrix,
                 "confusion_matrix",
@@ -53,7 +65,4 @@ def create_pipeline(**kwargs) -> Pipeline:
                 tags=["plots"],
             ),
         ],
-        tags=["evaluate"],
-        namespace="evaluate",  # one Airflow task (kedro airflow create --group-by namespace)
-        prefix_datasets_with_namespace=False,
     )

@@ -39,9 +39,9 @@ def predict_logits(model: Any, features: np.ndarray) -> np.ndarray:
 
 def softmax(logits: np.ndarray) -> np.ndarray:
     """Class probabilities (float64) from logits, one row per example."""
-    shifted = logits.astype(np.float64) - logits.max(axis=1, keepdims=True)
-    exp = np.exp(shifted)
-    return exp / exp.sum(axis=1, keepdims=True)
+    from scipy import special  # noqa: PLC0415 (only where probabilities are needed)
+
+    return special.softmax(logits.astype(np.float64), axis=1)
 
 
 class InvalidImagesError(UserFacingError, MlflowException):

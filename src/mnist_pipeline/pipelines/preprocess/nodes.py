@@ -12,12 +12,6 @@ from typing import Any
 
 import numpy as np
 
-from mnist_pipeline.errors import UserFacingError
-
-
-class SplitError(UserFacingError, ValueError):
-    """The validation split cannot be made with these settings."""
-
 
 def flatten_and_scale(images: np.ndarray) -> np.ndarray:
     """Flatten (count, height, width) integer images to (count, height*width) float32 in [0, 1].
@@ -38,16 +32,12 @@ def one_hot_encode(labels: np.ndarray, num_classes: int) -> np.ndarray:
 def split_train_validation(
     features: np.ndarray, targets: np.ndarray, validation_size: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Hold out the first ``validation_size`` examples, in file order, for validation.
+    """Hold out the first ``validation_size`` examples, in file order, for validation
+    (at least one left to train on: :class:`mnist_pipeline.parameters.PreprocessParameters`).
 
     Returns:
         ``x_train, y_train, x_val, y_val``.
     """
-    if not 0 < validation_size < len(features):
-        raise SplitError(
-            f"preprocess.validation_size={validation_size} must lie between 1 and "
-            f"{len(features) - 1} (the training file holds {len(features)} examples)"
-        )
     return (
         features[validation_size:],
         targets[validation_size:],
@@ -60,8 +50,7 @@ def pixel_mean_and_std(features: np.ndarray, rows_per_block: int = 2048) -> tupl
     """Mean and standard deviation of every pixel, accumulated in float64.
 
     The same two passes as ``features.std(dtype=np.float64)``, a block of rows at a time:
-    NumPy's own would first make a float64 copy of all of it (350 MB for the training
-    split), which takes ten times as long.
+    NumPy's own would first make a float64 copy of the whole split.
     """
     blocks = [
         features[start : start + rows_per_block]
@@ -75,7 +64,8 @@ def pixel_mean_and_std(features: np.ndarray, rows_per_block: int = 2048) -> tupl
     return mean, (squares / features.size) ** 0.5
 
 
-def _split_summary(features: np.ndarray, targets: np.ndarray) -> dict[str, Any]:
+def summarise_split(features: np.ndarray, targets: np.ndarray) -> dict[str, Any]:
+    """Describe one split: example count, examples per class, pixel mean and std."""
     counts = targets.sum(axis=0).astype(np.int64)
     mean, std = pixel_mean_and_std(features)
     return {
@@ -86,17 +76,8 @@ def _split_summary(features: np.ndarray, targets: np.ndarray) -> dict[str, Any]:
     }
 
 
-def summarise_splits(
-    x_train: np.ndarray,
-    y_train: np.ndarray,
-    x_val: np.ndarray,
-    y_val: np.ndarray,
-    x_test: np.ndarray,
-    y_test: np.ndarray,
-) -> dict[str, Any]:
-    """Describe each split: example count, examples per class, pixel mean and std."""
-    return {
-        "train": _split_summary(x_train, y_train),
-        "validation": _split_summary(x_val, y_val),
-        "test": _split_summary(x_test, y_test),
-    }
+def gather_summaries(
+    train: dict[str, Any], validation: dict[str, Any], test: dict[str, Any]
+) -> dict[str, dict[str, Any]]:
+    """The three splits' summaries, by split, as one report."""
+    return {"train": train, "validation": validation, "test": test}

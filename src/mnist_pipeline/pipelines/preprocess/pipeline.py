@@ -1,16 +1,41 @@
 """Validated arrays (02_intermediate) -> model input (05_model_input), summary (08_reporting)."""
 
-from kedro.pipeline import Pipeline, node, pipeline
+from kedro.pipeline import Pipeline, node
 
-from .nodes import flatten_and_scale, one_hot_encode, split_train_validation, summarise_splits
+from .. import stage
+from .nodes import (
+    flatten_and_scale,
+    gather_summaries,
+    one_hot_encode,
+    split_train_validation,
+    summarise_split,
+)
+
+#: split -> its features and targets, as the summary names them.
+SPLITS = {
+    "train": ("x_train", "y_train"),
+    "validation": ("x_val", "y_val"),
+    "test": ("x_test", "y_test"),
+}
 
 
 def create_pipeline(**kwargs) -> Pipeline:
     """Create the ``preprocess`` pipeline."""
-    return pipeline(
+    return stage(
+        "preprocess",
         [
-            node(flatten_and_scale, "train_images", "train_features", name="scale_train_images"),
-            node(flatten_and_scale, "test_images", "x_test", name="scale_test_images"),
+            node(
+                flatten_and_scale,
+                "train_images",
+                "train_features",
+                name="scale_train_images",
+            ),
+            node(
+                flatten_and_scale,
+                "test_images",
+                "x_test",
+                name="scale_test_images",
+            ),
             node(
                 one_hot_encode,
                 ["train_labels", "params:ingest.num_classes"],
@@ -29,15 +54,22 @@ def create_pipeline(**kwargs) -> Pipeline:
                 ["x_train", "y_train", "x_val", "y_val"],
                 name="split_train_validation",
             ),
+            *(
+                node(
+                    summarise_split,
+                    list(arrays),
+                    f"{split}_summary",
+                    name=f"summarise_{split}_split",
+                    tags=["reporting"],
+                )
+                for split, arrays in SPLITS.items()
+            ),
             node(
-                summarise_splits,
-                ["x_train", "y_train", "x_val", "y_val", "x_test", "y_test"],
+                gather_summaries,
+                [f"{split}_summary" for split in SPLITS],
                 "data_summary",
-                name="summarise_splits",
+                name="gather_summaries",
                 tags=["reporting"],
             ),
         ],
-        tags=["preprocess"],
-        namespace="preprocess",  # one Airflow task (kedro airflow create --group-by namespace)
-        prefix_datasets_with_namespace=False,
     )

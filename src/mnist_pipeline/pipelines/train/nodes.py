@@ -13,10 +13,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mnist_pipeline.training.config import TrainingConfig
+from mnist_pipeline.parameters import TrainParameters
 
 
-def train_averaged_mlp(
+def train_model(
     x_train: np.ndarray,
     y_train: np.ndarray,
     x_val: np.ndarray,
@@ -28,7 +28,8 @@ def train_averaged_mlp(
     parameters: dict[str, Any],
 ) -> tuple[dict[str, np.ndarray], pd.DataFrame, float, dict[str, str]]:
     """Train the seed's MLP (or LeNet-5, ``model: lenet5``) with SGD, decay, L2 and a moving
-    average of the weights.
+    average of the weights, validating the averaged network as it goes and testing it at
+    the end, as the seed does.
 
     ``checkpoints`` (from the catalog) is where training checkpoints itself at every
     evaluation step, and whence an interrupted run resumes; ``log_metrics`` (also from
@@ -38,12 +39,14 @@ def train_averaged_mlp(
     Returns:
         The final checkpoint state (weights, averages, global step), the history of
         validation accuracy / training loss / learning rate at each evaluation step, the
-        averaged model's test accuracy, and run tags naming the run it resumed, if any.
+        averaged network's test accuracy, and run tags naming the run it resumed, if any.
     """
     from mnist_pipeline.training.loop import train  # noqa: PLC0415 (TensorFlow)
 
-    config = TrainingConfig.from_params(parameters)
-    result = train(x_train, y_train, x_val, y_val, x_test, y_test, config, checkpoints, log_metrics)
+    config = TrainParameters.check(parameters)
+    result = train(
+        x_train, y_train, x_val, y_val, config, checkpoints, log_metrics, (x_test, y_test)
+    )
     tags = {}
     if result.resumed is not None:
         tags = {"resumed_from_step": str(result.resumed.step)}
@@ -61,6 +64,6 @@ def build_averaged_model(checkpoint: dict[str, np.ndarray]) -> Any:
     """
     from mnist_pipeline.training import lenet5, mlp  # noqa: PLC0415
 
-    if lenet5.SHADOW_PREFIX + lenet5.VARIABLE_NAMES[0] in checkpoint:
+    if lenet5.AVERAGE_PREFIX + lenet5.WEIGHT_NAMES[0] in checkpoint:
         return lenet5.averaged_keras_lenet5(checkpoint)
     return mlp.averaged_keras_model(checkpoint)

@@ -5,18 +5,20 @@ model reaches MLflow with the inference pipeline, logged by kedro-mlflow at the 
 the run (see :mod:`mnist_pipeline.pipeline_registry`).
 """
 
-from kedro.pipeline import Pipeline, node, pipeline
+from kedro.pipeline import Pipeline, node
 
-from .nodes import build_averaged_model, train_averaged_mlp
+from .. import stage
+from .nodes import build_averaged_model, train_model
 
 
 def create_pipeline(**kwargs) -> Pipeline:
     """Create the ``train`` pipeline."""
-    return pipeline(
+    return stage(
+        "train",
         [
             node(
-                train_averaged_mlp,
-                inputs=[
+                train_model,
+                [
                     "x_train",
                     "y_train",
                     "x_val",
@@ -27,8 +29,8 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "live_training_metrics",
                     "params:train",
                 ],
-                outputs=["final_checkpoint", "training_history", "test_accuracy", "training_tags"],
-                name="train_averaged_mlp",
+                ["final_checkpoint", "training_history", "test_accuracy", "training_tags"],
+                name="train_model",
             ),
             node(
                 build_averaged_model,
@@ -37,7 +39,4 @@ def create_pipeline(**kwargs) -> Pipeline:
                 name="build_averaged_model",
             ),
         ],
-        tags=["train"],
-        namespace="train",  # one Airflow task (kedro airflow create --group-by namespace)
-        prefix_datasets_with_namespace=False,
     )

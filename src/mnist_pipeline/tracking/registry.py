@@ -1,8 +1,8 @@
-"""The model registry: every trained model a version of ``mnist_mlp``, the best the champion.
+"""The model registry: every trained model a version of ``mnist_classifier``, the best the champion.
 
 kedro-mlflow registers the model it logs at the end of a training run (see
-:mod:`mnist_pipeline.mlflow_model`). Then :func:`promote_if_better` (called by
-:class:`mnist_pipeline.hooks.registration.ModelRegistryHook`) decides whether the new
+:mod:`.model`). Then :func:`promote_if_better` (called by :class:`ModelRegistryHook`
+once kedro-mlflow has registered it) decides whether the new
 version becomes the ``champion`` (the alias that serving and ``kedro run
 --pipeline=predict`` use): only when its final validation accuracy is at least the
 current champion's, the first version always. The version's tags say why, and
@@ -12,13 +12,14 @@ current champion's, the first version always. The version's tags say why, and
 from __future__ import annotations
 
 import dataclasses
+import logging
 from typing import Any
 
-from mnist_pipeline.mlflow_model import (
-    CHAMPION_ALIAS,
-    REGISTERED_MODEL_NAME,
-    registered_model_uri,
-)
+from kedro.framework.hooks import hook_impl
+
+from .model import CHAMPION_ALIAS, REGISTERED_MODEL_NAME, registered_model_uri
+
+logger = logging.getLogger(__name__)
 
 #: The trained model's dataset; saving it marks the MLflow run that trained a model.
 MODEL_DATASET = "mnist_model"
@@ -152,3 +153,44 @@ def promote_if_better(client, run_id: str) -> dict[str, Any]:
         "champion": is_champion,
         "promotion": reason,
     }
+
+
+class ModelRegistryHook:
+    """After a training run's model is registered, decide on the champion alias."""
+
+    def __init__(self) -> None:
+        """Start with no training run seen."""
+        self._training_run_id: str | None = None
+
+    @hook_impl
+    def before_pipeline_run(self) -> None:
+        """Forget the previous run's training run (one hook serves a whole session)."""
+        self._training_run_id = None
+
+    @hook_impl
+    def after_dataset_saved(self, dataset_name: str) -> None:
+        """Note the MLflow run that saved a trained model: its model will be registered."""
+        if dataset_name == MODEL_DATASET:
+            import mlflow  # noqa: PLC0415 (already imported by kedro-mlflow)
+
+            run = mlflow.active_run()
+            self._training_run_id = run.info.run_id if run else None
+
+    @hook_impl(trylast=True)
+    def after_pipeline_run(self, pipeline, catalog) -> None:
+        """After kedro-mlflow's own hook has logged and registered the model (``trylast``)."""
+        from kedro_mlflow.pipeline.pipeline_ml import PipelineML  # noqa: PLC0415
+
+        if self._training_run_id is None or not isinstance(pipeline, PipelineML):
+            return
+        import mlflow  # noqa: PLC0415
+
+        outcome = promote_if_better(mlflow.MlflowClient(), self._training_run_id)
+        catalog.save(REGISTRATION_DATASET, outcome)
+        logger.info(
+            "Registered %s version %d (%s): %s",
+            outcome["registered_model"],
+            outcome["version"],
+            outcome["model_uri"],
+            outcome["promotion"],
+        )

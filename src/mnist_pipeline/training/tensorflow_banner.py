@@ -1,4 +1,4 @@
-"""TensorFlow without its C++ start-up banner.
+"""TensorFlow without its C++ start-up banner, and without losing any other line.
 
 TensorFlow 2.21 writes a handful of lines to the process's stderr while its libraries load
 and when it first looks for devices: that oneDNN is on, that there is no CUDA driver, that
@@ -8,11 +8,13 @@ variables do not reach them; a user sees them at the start of every run that tra
 loads a model and can do nothing about them.
 
 :func:`filter_tensorflow_banner` makes the first ``import tensorflow`` of the process (by
-any module, ``keras`` included) run with file descriptor 2 captured; afterwards every
-captured line that is not one of :data:`BANNER` is written back to stderr, in order, so a
-real warning or error is never lost (unless the process dies inside the import: then
-what TensorFlow wrote is lost with it). Nothing else about the import changes: the module,
-its spec and its loader are TensorFlow's own.
+any module, ``keras`` included) run with file descriptor 2 sent through a pipe to a small
+filter process of its own, which passes every line that is not one of :data:`BANNER` on
+to the real stderr as it arrives. The filter outlives this process: if the process dies
+inside the import (a crash, ``kill -9``), the filter still reads what was written up to
+that moment, passes it on, and exits when the pipe closes. Nothing else about the import
+changes: the module, its spec and its loader are TensorFlow's own. This module does not
+import TensorFlow.
 """
 
 from __future__ import annotations
@@ -22,8 +24,8 @@ import importlib.abc
 import importlib.machinery
 import os
 import re
+import subprocess
 import sys
-import tempfile
 from collections.abc import Iterator
 
 #: The lines TensorFlow 2.21 prints on a CPU-only machine before absl logging starts.
@@ -44,31 +46,49 @@ BANNER = re.compile(
 )
 
 
+#: The filter process: copies standard input to standard output, line by line, except the
+#: lines its pattern (``argv[1]``) matches; it ignores Ctrl-C (it ends when its input does).
+_FILTER = (
+    "import re, signal, sys\n"
+    "signal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+    "noise = re.compile(sys.argv[1])\n"
+    "for line in sys.stdin.buffer:\n"
+    "    if not noise.search(line.decode(errors='replace').rstrip('\\n')):\n"
+    "        sys.stdout.buffer.write(line)\n"
+    "        sys.stdout.buffer.flush()\n"
+)
+
+
 @contextlib.contextmanager
 def stderr_without(noise: re.Pattern) -> Iterator[None]:
-    """Capture file descriptor 2 (C++ and Python writes alike) for the duration; then
-    write back every captured line that ``noise`` does not match."""
+    """For the duration, send file descriptor 2 (C++ and Python writes alike) through a
+    filter process that drops the lines ``noise`` matches and passes the others on at once;
+    afterwards, wait until it has passed on everything."""
     sys.stderr.flush()
-    original = os.dup(2)
+    read_end, write_end = os.pipe()
     try:
-        with tempfile.TemporaryFile() as captured:
-            os.dup2(captured.fileno(), 2)
-            try:
-                yield
-            finally:
-                sys.stderr.flush()
-                os.dup2(original, 2)
-                captured.seek(0)
-                kept = [
-                    line
-                    for line in captured.read().decode(errors="replace").splitlines(keepends=True)
-                    if not noise.search(line.rstrip("\n"))
-                ]
-                if kept:
-                    sys.stderr.write("".join(kept))
-                    sys.stderr.flush()
+        line_filter = subprocess.Popen(
+            [sys.executable, "-I", "-S", "-c", _FILTER, noise.pattern],
+            stdin=read_end,
+            stdout=2,
+            start_new_session=True,  # not stopped by a Ctrl-C meant for this process
+        )
+    except OSError:  # no filter process here: TensorFlow's lines are shown, never lost
+        os.close(read_end)
+        os.close(write_end)
+        yield
+        return
+    os.close(read_end)
+    original = os.dup(2)
+    os.dup2(write_end, 2)
+    os.close(write_end)
+    try:
+        yield
     finally:
+        sys.stderr.flush()
+        os.dup2(original, 2)  # closes the pipe's last write end: the filter reads to its end
         os.close(original)
+        line_filter.wait()
 
 
 class _QuietFirstImport(importlib.abc.MetaPathFinder):

@@ -1,7 +1,7 @@
-"""kedro-datasets' ``matplotlib.MatplotlibDataset``, saving whole-or-nothing.
+"""kedro-datasets' ``matplotlib.MatplotlibDataset`` (the report figures), saving whole-or-nothing.
 
-Like the tables' datasets in :mod:`.atomic_datasets`, and apart from them: matplotlib is
-imported with this module, and only the runs that draw a figure build this dataset.
+Like the tables' datasets in :mod:`.reports`, and apart from them: matplotlib is imported
+with this module, and only the runs that draw a figure build this dataset.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 from kedro_datasets.matplotlib import MatplotlibDataset
 from matplotlib.figure import Figure
 
-from .atomic_datasets import save_location
+from .reports import save_location
 
 
 class AtomicMatplotlibDataset(MatplotlibDataset):

@@ -23,8 +23,8 @@ from kedro import runner as kedro_runner
 from mnist_pipeline.pipelines.inference.nodes import IMAGE_SIDE, PREDICTION_COLUMNS
 
 #: The registry name every trained model version is filed under.
-REGISTERED_MODEL_NAME = "mnist_mlp"
-#: The alias that points at the best version so far (see :mod:`mnist_pipeline.registry`).
+REGISTERED_MODEL_NAME = "mnist_classifier"
+#: The alias that points at the best version so far (see :mod:`.registry`).
 CHAMPION_ALIAS = "champion"
 #: What loading and running the model needs besides Python (pinned to what trained it).
 RUNTIME_PACKAGES = (
@@ -40,7 +40,7 @@ RUNTIME_PACKAGES = (
 
 
 def registered_model_uri(version: int | str) -> str:
-    """The address of one registered version, e.g. ``models:/mnist_mlp/3``."""
+    """The address of one registered version, e.g. ``models:/mnist_classifier/3``."""
     return f"models:/{REGISTERED_MODEL_NAME}/{version}"
 
 
@@ -80,8 +80,8 @@ def _kedro_logs_muted() -> Iterator[None]:
 class SequentialRunner(kedro_runner.SequentialRunner):
     """Kedro's ``SequentialRunner`` without its per-node INFO lines, for the served model.
 
-    Logging each dataset and node of every request cost more than the prediction itself
-    (Kedro's rich log handler). kedro-mlflow's model keeps a runner whose *class name*
+    Kedro logs each dataset and node of every request through its rich log handler, which
+    costs more than the prediction itself. kedro-mlflow's model keeps a runner whose *class name*
     matches the requested one (default ``SequentialRunner``), hence the same name.
     """
 
@@ -98,7 +98,7 @@ def kedro_pipeline_model_kwargs() -> dict[str, Any]:
 
 def log_model_kwargs() -> dict[str, Any]:
     """The keyword arguments kedro-mlflow passes to ``mlflow.pyfunc.log_model``."""
-    package = Path(__file__).resolve().parent
+    package = Path(__file__).resolve().parents[1]
     return {
         "name": "model",
         "registered_model_name": REGISTERED_MODEL_NAME,

@@ -1,12 +1,11 @@
-"""kedro-datasets' file datasets, saving whole-or-nothing.
+"""kedro-datasets' CSV and JSON datasets (the reports and summaries), saving whole-or-nothing.
 
-``pandas.CSVDataset``, ``json.JSONDataset`` and ``matplotlib.MatplotlibDataset`` write
-straight into their target file, so a run killed mid-save leaves a truncated report that
-looks like a good one. These subclasses change only that: they write a temporary sibling
-and rename it into place (:mod:`.atomic`). Loading, versioning and options are the
-parent's, and so is the filesystem: a local path or any fsspec URL (:mod:`.storage`).
-The figures' dataset is in :mod:`.atomic_matplotlib_dataset`, so that a run which writes
-only tables does not import matplotlib.
+``pandas.CSVDataset`` and ``json.JSONDataset`` write straight into their target file, so
+a run killed mid-save leaves a truncated report that looks like a good one. These
+subclasses change only that: they write a temporary sibling and rename it into place
+(:mod:`.storage`). Loading, versioning and options are the parent's, and so is the
+filesystem: a local path or any fsspec URL. The figures' dataset is in :mod:`.figures`,
+so that a run which writes only tables does not import matplotlib.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Tie a run to the model it uses.
 
 ``kedro run --pipeline=evaluate`` uses the latest trained ``mnist_model``; the registry
-hook (:mod:`.registration`) recorded which training run and registry version it is, and
+hook (:mod:`.registry`) recorded which training run and registry version it is, and
 ``ModelLineageHook`` tags the evaluation's run with them (``training_run_id``,
 ``registered_model_version``, ``model_uri``); a ``predict`` run is tagged the same way
 with the champion version it used.
@@ -14,14 +14,10 @@ import logging
 from kedro.framework.hooks import hook_impl
 
 from mnist_pipeline.errors import UserFacingError
-from mnist_pipeline.mlflow_model import (
-    CHAMPION_ALIAS,
-    REGISTERED_MODEL_NAME,
-    registered_model_uri,
-)
-from mnist_pipeline.registry import MODEL_DATASET, REGISTRATION_DATASET
 
-from .pending_tags import PendingRunTags
+from .model import CHAMPION_ALIAS, REGISTERED_MODEL_NAME, registered_model_uri
+from .registry import MODEL_DATASET, REGISTRATION_DATASET
+from .run_tags import PendingRunTags
 
 logger = logging.getLogger(__name__)
 
@@ -35,14 +31,14 @@ class ModelNotTrainedError(UserFacingError, RuntimeError):
 
 class ModelLineageHook(PendingRunTags):
     """Check a trained model exists before it is used, and tag the run with its lineage
-    (the tags are set before the first node: :class:`.pending_tags.PendingRunTags`)."""
+    (the tags are set before the first node: :class:`.run_tags.PendingRunTags`)."""
 
     @hook_impl(tryfirst=True)
     def before_pipeline_run(self, pipeline, catalog) -> None:
         """Before any run starts (and before an MLflow run is opened), find the model."""
-        self._pending_tags = {}
+        self.pending_tags = {}
         if CHAMPION_DATASET in pipeline.inputs():
-            self._pending_tags = _champion_lineage()
+            self.pending_tags = _champion_lineage()
         if MODEL_DATASET not in pipeline.inputs():
             return
         if not catalog.exists(MODEL_DATASET):
@@ -57,7 +53,7 @@ class ModelLineageHook(PendingRunTags):
             )
             return
         registration = catalog.load(REGISTRATION_DATASET)
-        self._pending_tags = _lineage_tags(registration["training_run_id"], registration["version"])
+        self.pending_tags = _lineage_tags(registration["training_run_id"], registration["version"])
         logger.info(
             "Using the model of training run %s (%s)",
             registration["training_run_id"],

@@ -1,8 +1,10 @@
-"""The MLflow tags of an Airflow task, read from the environment Airflow gives it."""
+"""The tags every run gets: its machine and, under Airflow, its DAG run and task."""
 
 from __future__ import annotations
 
-from mnist_pipeline.hooks.airflow import AirflowRunTagsHook, airflow_tags
+import socket
+
+from mnist_pipeline.tracking.run_tags import RunContextTagsHook, airflow_tags
 
 TASK = {
     "AIRFLOW_CTX_DAG_ID": "mnist-pipeline",
@@ -26,14 +28,14 @@ def test_outside_airflow_there_are_no_tags(monkeypatch):
     assert airflow_tags({"HOME": "/root"}) == {}
     for name in TASK:
         monkeypatch.delenv(name, raising=False)
-    hook = AirflowRunTagsHook()
+    hook = RunContextTagsHook()
     hook.before_pipeline_run()
-    assert hook._pending_tags == {}
+    assert hook.pending_tags == {"host": socket.gethostname()}
 
 
 def test_the_hook_reads_them_before_the_run(monkeypatch):
     for name, value in TASK.items():
         monkeypatch.setenv(name, value)
-    hook = AirflowRunTagsHook()
+    hook = RunContextTagsHook()
     hook.before_pipeline_run()
-    assert hook._pending_tags["airflow.task_id"] == "train"
+    assert hook.pending_tags["airflow.task_id"] == "train"
