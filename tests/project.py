@@ -47,7 +47,7 @@ def _kedro_environment(base: dict | None = None) -> dict:
     return {
         **(os.environ if base is None else base),
         "KEDRO_DISABLE_TELEMETRY": "1",
-        "COLUMNS": "200",
+        "COLUMNS": "400",
     }
 
 

@@ -29,6 +29,7 @@ PACKAGE = PROJECT_ROOT / "src" / "mnist_pipeline"
 MLP_TESTS = "tests/training/test_mlp.py"
 REFERENCE_TESTS = "tests/training/test_reference_step.py"
 LENET5_TESTS = "tests/training/test_lenet5.py"
+LOOP_TESTS = "tests/training/test_loop_against_the_seed.py"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,8 +47,8 @@ MUTATIONS = (
     Mutation(
         "LeNet-5's L2 on the convolution weights instead of the fully connected ones",
         "training/lenet5.py",
-        "fc1_weights, fc2_weights = model.weights[4], model.weights[6]",
-        "fc1_weights, fc2_weights = model.weights[0], model.weights[2]",
+        "fc1_weights, fc2_weights = self.weights[4], self.weights[6]",
+        "fc1_weights, fc2_weights = self.weights[0], self.weights[2]",
         (
             f"{LENET5_TESTS}::test_l2_is_on_the_fully_connected_weights_only",
             f"{LENET5_TESTS}::test_one_step_matches_keras_layers_with_the_same_weights_and_numpy_updates",
@@ -103,32 +104,59 @@ MUTATIONS = (
         (f"{MLP_TESTS}::test_l2_term_is_half_the_sum_of_squares_of_the_weights_only",),
     ),
     Mutation(
-        "moving-average decay without num_updates",
+        "the fused step's moving-average decay without num_updates",
         "training/schedules.py",
         "return np.minimum(decay, (1.0 + steps) / (10.0 + steps)).astype(np.float32)",
         "return np.full(steps.shape, decay, dtype=np.float32)",
         ("tests/training/test_schedules_and_batches.py",),
     ),
     Mutation(
-        "learning-rate decay exponent floored when staircase is false",
+        "the fused step's learning-rate exponent floored when staircase is false",
         "training/schedules.py",
         "    if staircase:\n        exponent = np.floor(exponent)",
         "    exponent = np.floor(exponent)",
-        ("tests/training/test_schedules_and_batches.py",),
+        (
+            f"{LOOP_TESTS}::test_the_loop_with_checkpoints_and_a_resume_ends_where_the_seed_does[mlp-fused]",
+        ),
     ),
     Mutation(
-        "the plain reference step without the L2 term in its gradient",
+        "the plain step without the L2 term in its gradient",
         "training/reference_step.py",
-        "loss = cross_entropy + l2_penalty(model)",
+        "loss = cross_entropy + network.l2_penalty()",
         "loss = cross_entropy",
         (REFERENCE_TESTS,),
     ),
     Mutation(
-        "the plain reference step's moving average with decay and 1 - decay swapped",
-        "training/reference_step.py",
-        "average.assign_sub((1.0 - ema_decay) * (average - variable))",
-        "average.assign_sub(ema_decay * (average - variable))",
+        "the plain step's moving average (TensorFlow's) without num_updates",
+        "training/averaged.py",
+        "config.moving_average_decay, num_updates=self.global_step",
+        "config.moving_average_decay",
         (REFERENCE_TESTS,),
+    ),
+    Mutation(
+        "the plain step's learning rate (Keras') never on a staircase",
+        "training/reference_step.py",
+        "staircase=schedule.staircase,",
+        "staircase=False,",
+        (REFERENCE_TESTS,),
+    ),
+    Mutation(
+        "the loop hands the fused step the schedule of step 0 at every evaluation point",
+        "training/fused_steps.py",
+        "first = int(self.model.global_step.numpy())",
+        "first = 0",
+        (
+            f"{LOOP_TESTS}::test_the_loop_with_checkpoints_and_a_resume_ends_where_the_seed_does[mlp-fused]",
+        ),
+    ),
+    Mutation(
+        "the loop draws the batches of step 0 onwards at every evaluation point",
+        "training/loop.py",
+        "train_loss = trainer.train_steps(shuffler.batch_indices(step, point - step))",
+        "train_loss = trainer.train_steps(shuffler.batch_indices(0, point - step))",
+        (
+            f"{LOOP_TESTS}::test_the_loop_with_checkpoints_and_a_resume_ends_where_the_seed_does[mlp-plain]",
+        ),
     ),
     Mutation(
         "hidden biases initialised to 0 instead of init_bias",
@@ -162,7 +190,7 @@ MUTATIONS = (
     ),
     Mutation(
         "a resumed checkpoint puts the raw weights into the averages",
-        "training/checkpoints.py",
+        "datasets/resume_checkpoints_dataset.py",
         "tf.train.Checkpoint(model=model).read(prefix).assert_existing_objects_matched()",
         "tf.train.Checkpoint(model=model).read(prefix).assert_existing_objects_matched()"
         "; [s.assign(v) for s, v in zip(model.averages, model.weights)]",
@@ -177,14 +205,14 @@ MUTATIONS = (
     ),
     Mutation(
         "a worse version takes the champion alias",
-        "registry.py",
+        "tracking/registry.py",
         "if accuracy >= champion_accuracy:",
         "if True:",
         ("tests/test_registry.py",),
     ),
     Mutation(
         "runs finishing together leave the alias on whichever wrote it last",
-        "registry.py",
+        "tracking/registry.py",
         "        _settle_champion(client)\n",
         "        pass\n",
         ("tests/test_registry.py",),

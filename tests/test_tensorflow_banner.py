@@ -94,6 +94,26 @@ def test_the_first_import_of_the_module_runs_quietly_and_only_the_first(tmp_path
     assert capfd.readouterr().err == "real warning\n"
 
 
+@pytest.mark.parametrize("death", ["os.kill(os.getpid(), signal.SIGKILL)", "os.abort()"])
+def test_what_was_written_reaches_stderr_when_the_process_dies_inside_the_import(tmp_path, death):
+    """The one moment a user needs TensorFlow's message: it crashes while loading."""
+    (tmp_path / "crashing_library.py").write_text(
+        f"import os, signal\nos.write(2, b'noise at import\\nwhy it crashed\\n')\n{death}\n"
+    )
+    script = (
+        "import re, sys\n"
+        f"sys.path.insert(0, {str(tmp_path)!r})\n"
+        "from mnist_pipeline.training.tensorflow_banner import _QuietFirstImport\n"
+        "sys.meta_path.insert(0, _QuietFirstImport('crashing_library', re.compile('^noise')))\n"
+        "import crashing_library\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode < 0  # killed by its signal
+    assert result.stderr == "why it crashed\n"
+
+
 @pytest.mark.slow
 def test_tensorflow_starts_without_its_banner_and_still_takes_thread_settings():
     script = (

@@ -18,22 +18,32 @@ from omegaconf.resolvers import oc
 
 from mnist_pipeline.training.tensorflow_banner import filter_tensorflow_banner
 
-#: Messages logged through Python's ``logging`` (as Kedro routes warnings) that are dropped.
-_DROPPED_LOG_MESSAGES = {
+#: (logger, text) of the messages logged through Python's ``logging`` (Kedro routes warnings
+#: there too) that are dropped.
+_DROPPED_LOG_MESSAGES = (
     # kedro-mlflow's KedroPipelineModel.predict has no type hints, so MLflow asks for them
     # whenever kedro-mlflow is imported (under its own `simplefilter("once")`, past any
     # warnings filter). The model's signature is given when it is logged, which is what
     # the hints would give.
-    "py.warnings": "Add type hints to the `predict` method",
+    ("py.warnings", "Add type hints to the `predict` method"),
     # kedro-mlflow logs the model as a Python object (cloudpickled); only it can change that.
-    "mlflow.pyfunc": "Passing a Python object as `python_model`",
-}
+    ("mlflow.pyfunc", "Passing a Python object as `python_model`"),
+    # kedro-viz filters the pipelines it shows, which demotes kedro-mlflow's PipelineML
+    # (only `kedro run` of the whole pipeline logs the model; viz never does).
+    ("kedro_mlflow.pipeline.pipeline_ml", "is no longer a 'PipelineML' object"),
+)
 # Kedro 1.7 registers its resolvers with OmegaConf's deprecated call.
 warnings.filterwarnings(
     "ignore", message=r"register_new_resolver\(\) is deprecated", category=UserWarning
 )
-for _logger, _text in _DROPPED_LOG_MESSAGES.items():
+for _logger, _text in _DROPPED_LOG_MESSAGES:
     logging.getLogger(_logger).addFilter(lambda record, text=_text: text not in record.getMessage())
+# kedro-viz's server runs in a process of its own, which imports kedro-viz (and so raises
+# FastAPI's deprecation of ORJSONResponse) before it loads these settings: the filter goes
+# to it through the environment.
+os.environ["PYTHONWARNINGS"] = ",".join(
+    filter(None, (os.environ.get("PYTHONWARNINGS"), "ignore:ORJSONResponse is deprecated"))
+)
 # MLflow draws a download progress bar when it checks the logged model's input example.
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 # TensorFlow's C++ start-up lines, in runs that train or load a model.

@@ -1,4 +1,9 @@
-"""Start a server in its own process group, wait until it answers, stop the whole group."""
+"""Start a server in its own process group, wait until it answers, stop the whole group.
+
+Every server a test starts also gets a :class:`Watchdog`: a small process of its own that
+stops the server when the test process ends without stopping it, however it ends (an
+exception, Ctrl-C, a runner's SIGTERM or ``kill -9``), so that no server outlives its tests.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ import random
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -38,6 +44,67 @@ def get_json(url: str, timeout: float = 10) -> dict:
     """GET ``url`` and decode its JSON body."""
     with urllib.request.urlopen(url, timeout=timeout) as response:
         return json.loads(response.read())
+
+
+#: The watchdog: it waits on a pipe whose only writer is the test process. A byte means
+#: "stopped as planned": it exits. End of file means the test process is gone: it signals
+#: each target (``group:PGID:SIG`` or ``pid:PID:SIG``), waits up to 15 s, kills what is
+#: left, then removes each ``folder:PATH``.
+_WATCHDOG = """
+import os, shutil, signal, sys, time
+signal.signal(signal.SIGINT, signal.SIG_IGN)
+if sys.stdin.buffer.read(1):
+    sys.exit(0)
+kinds = {"group": os.killpg, "pid": os.kill}
+targets = [arg.split(":", 2) for arg in sys.argv[1:]]
+processes = [
+    (kinds[kind], int(number), getattr(signal, "SIG" + sig))
+    for kind, number, sig in targets
+    if kind in kinds
+]
+def alive(send, number):
+    try:
+        send(number, 0)
+    except ProcessLookupError:
+        return False
+    return True
+for send, number, sig in processes:
+    if alive(send, number):
+        send(number, sig)
+deadline = time.monotonic() + 15
+while any(alive(send, number) for send, number, _ in processes) and time.monotonic() < deadline:
+    time.sleep(0.2)
+for send, number, _ in processes:
+    if alive(send, number):
+        send(number, signal.SIGKILL)
+for kind, path, _ in targets:
+    if kind == "folder":
+        shutil.rmtree(path, ignore_errors=True)
+"""
+
+
+class Watchdog:
+    """Stops a server's processes (and removes its folders) if this process ends first."""
+
+    def __init__(self, *targets: str) -> None:
+        """``targets``: ``group:PGID:TERM``, ``pid:PID:QUIT``, ``folder:PATH:`` ..."""
+        read_end, self._write_end = os.pipe()  # not inherited by any other child
+        self._process = subprocess.Popen(
+            [sys.executable, "-c", _WATCHDOG, *targets],
+            stdin=read_end,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,  # a Ctrl-C meant for the tests does not reach it
+        )
+        os.close(read_end)
+
+    def disarm(self) -> None:
+        """The server was stopped as planned: the watchdog leaves."""
+        if self._write_end is not None:
+            os.write(self._write_end, b"x")
+            os.close(self._write_end)
+            self._write_end = None
+            self._process.wait(timeout=10)
 
 
 def _group_alive(pgid: int) -> bool:
@@ -71,6 +138,7 @@ def running_server(
         start_new_session=True,
     )
     pgid = process.pid
+    watchdog = Watchdog(f"group:{pgid}:TERM")
     try:
         deadline = time.monotonic() + timeout
         while True:
@@ -95,6 +163,7 @@ def running_server(
         process.wait(timeout=10)
         log.close()
         assert not _group_alive(pgid), "server processes left running"
+        watchdog.disarm()
 
 
 def listening_addresses(port: int) -> set[str]:

@@ -16,7 +16,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from .servers import free_port
+from .servers import Watchdog, free_port
 
 POSTGRES_BINARIES = sorted(Path("/usr/lib/postgresql").glob("*/bin"))
 
@@ -38,6 +38,7 @@ class Postgres:
         self.data = Path(tempfile.mkdtemp(prefix="mnist-pipeline-postgres-")) / "pgdata"
         self.port = free_port()
         self.bin = POSTGRES_BINARIES[-1]
+        self.watchdog: Watchdog | None = None
 
     def _as_postgres(self, *command: str) -> None:
         subprocess.run(
@@ -72,6 +73,9 @@ class Postgres:
             "-w",
             "start",
         )
+        postmaster = int((self.data / "postmaster.pid").read_text().split()[0])
+        # Immediate shutdown (SIGQUIT) if the tests end without stopping the cluster.
+        self.watchdog = Watchdog(f"pid:{postmaster}:QUIT", f"folder:{self.data.parent}:")
         for name in databases:
             subprocess.run(
                 [
@@ -95,6 +99,10 @@ class Postgres:
             self._as_postgres(
                 str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop"
             )
+        if self.watchdog is not None:
+            self.watchdog.disarm()
+            self.watchdog = None
+        shutil.rmtree(self.data.parent, ignore_errors=True)
 
 
 AUTH_CONFIG = """[mlflow]
@@ -125,6 +133,7 @@ class TrackingServer:
         for key in ("MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD"):
             self.env.pop(key, None)
         self.process: subprocess.Popen | None = None
+        self.watchdog: Watchdog | None = None
 
     def start(self, timeout: float = 180) -> None:
         command = [
@@ -153,6 +162,7 @@ class TrackingServer:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+        self.watchdog = Watchdog(f"group:{self.process.pid}:TERM")
         deadline = time.monotonic() + timeout
         while True:
             if self.process.poll() is not None:
@@ -172,3 +182,5 @@ class TrackingServer:
             os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait(timeout=30)
         self.process = None
+        self.watchdog.disarm()
+        self.watchdog = None

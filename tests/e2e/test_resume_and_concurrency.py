@@ -109,7 +109,7 @@ def test_checkpoint_of_other_settings_is_set_aside_not_resumed(project):
     assert result.returncode == 0, result.stderr[-3000:]
     log = result.stdout + result.stderr
     assert "Resuming" not in log
-    assert "made with other settings (train.learning_rate_base: 0.8 -> 0.5)" in log
+    assert "made with other settings (train.learning_rate_base: 0.8 -> 0.5)" in log, log[-6000:]
     set_aside = list((project / CHECKPOINTS.parent).glob("resume_checkpoints.set-aside-*"))
     assert len(set_aside) == 1 and list(set_aside[0].glob("ckpt-*.index"))
 

@@ -1,15 +1,14 @@
-"""What a resume checkpoint must match, and what training needs of the checkpoint folder.
+"""What a resume checkpoint must match to be resumed: the settings and the data.
 
-The folder itself (TensorFlow checkpoints with JSON sidecars, kept where the catalog
-says) is :class:`mnist_pipeline.datasets.ResumeCheckpoints`, which the catalog hands the
-train node; training sees it through :class:`CheckpointFolder`.
+The checkpoint folder itself (TensorFlow checkpoints with JSON sidecars, kept where the
+catalog says) is :class:`mnist_pipeline.datasets.ResumeCheckpoints`, which the catalog
+hands the train node: training calls its ``restore``, ``save``, ``set_aside`` and ``clear``.
 """
 
 from __future__ import annotations
 
 import hashlib
-from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
@@ -30,29 +29,3 @@ def training_fingerprint(config: TrainParameters, *arrays: np.ndarray) -> dict[s
         key: value for key, value in config.model_dump().items() if key not in _NOT_FINGERPRINTED
     }
     return {"settings": settings, "data_sha256": digest.hexdigest()}
-
-
-class Resumed(Protocol):
-    """Where an interrupted run left off."""
-
-    step: int
-    history: list[tuple]
-    run_id: str | None
-
-
-class CheckpointFolder(Protocol):
-    """The resume checkpoints of one training run, as the training loop uses them."""
-
-    directory: Path
-
-    def restore(self, model: Any, fingerprint: dict, total_steps: int) -> Resumed | None:
-        """Load the newest resumable checkpoint into ``model``; ``None`` to start afresh."""
-
-    def save(self, model: Any, step: int, history: list[tuple], fingerprint: dict) -> str:
-        """Checkpoint ``model`` at ``step`` with its history."""
-
-    def set_aside(self, reason: str) -> Path:
-        """Move the folder out of the way, saying why."""
-
-    def clear(self) -> None:
-        """Training completed: remove the folder."""

@@ -11,6 +11,7 @@ import dataclasses
 import logging
 import time
 from collections.abc import Callable, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -20,7 +21,7 @@ from mnist_pipeline.parameters import TrainParameters
 
 from .averaged import AveragedNetwork
 from .batches import EpochShuffler
-from .checkpoints import CheckpointFolder, Resumed, training_fingerprint
+from .checkpoints import training_fingerprint
 from .fused_steps import FusedTrainer, TrainingInputs
 from .lenet5 import AveragedLeNet5
 from .mlp import AveragedMLP
@@ -44,7 +45,7 @@ class TrainingResult:
     state: dict[str, np.ndarray]
     history: pd.DataFrame
     test_accuracy: float | None = None
-    resumed: Resumed | None = None
+    resumed: Any = None  #: where an interrupted run left off, if resumed
 
 
 def evaluation_steps(steps: int, eval_every: int) -> list[int]:
@@ -102,9 +103,7 @@ class _Progress:
         )
 
 
-def _resume(
-    checkpoints: CheckpointFolder, config: TrainParameters, model, fingerprint: dict
-) -> Resumed | None:
+def _resume(checkpoints: Any, config: TrainParameters, model, fingerprint: dict) -> Any:
     """Where an interrupted run of these settings left off, restored into ``model``."""
     if not config.resume:
         if checkpoints.directory.exists():
@@ -119,7 +118,7 @@ def train(
     x_val: np.ndarray,
     y_val: np.ndarray,
     config: TrainParameters,
-    checkpoints: CheckpointFolder | None = None,
+    checkpoints: Any = None,
     log_metrics: Callable[[int, Mapping[str, float]], None] | None = None,
     test_set: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> TrainingResult:

@@ -19,12 +19,7 @@ def create_pipeline(**kwargs) -> Pipeline:
     return stage(
         "evaluate",
         [
-            node(
-                predict_logits,
-                ["mnist_model", "x_test"],
-                "test_logits",
-                name="predict_test_set",
-            ),
+            node(predict_logits, ["mnist_model", "x_test"], "test_logits", name="predict_test_set"),
             node(
                 score_test_set,
                 ["test_logits", "y_test"],

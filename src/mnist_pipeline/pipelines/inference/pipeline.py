@@ -19,18 +19,8 @@ def create_pipeline(**kwargs) -> Pipeline:
     """Create the ``inference`` pipeline (one input, ``digit_images``; one output)."""
     return pipeline(
         [
-            node(
-                check_digit_images,
-                INPUT_NAME,
-                "checked_digits",
-                name="check_digit_images",
-            ),
-            node(
-                flatten_and_scale,
-                "checked_digits",
-                "digit_features",
-                name="scale_digit_images",
-            ),
+            node(check_digit_images, INPUT_NAME, "checked_digits", name="check_digit_images"),
+            node(flatten_and_scale, "checked_digits", "digit_features", name="scale_digit_images"),
             node(
                 predict_logits,
                 ["mnist_model", "digit_features"],
@@ -38,10 +28,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                 name="predict_digit_logits",
             ),
             node(
-                predictions_table,
-                "digit_logits",
-                "digit_predictions",
-                name="tabulate_predictions",
+                predictions_table, "digit_logits", "digit_predictions", name="tabulate_predictions"
             ),
         ],
         tags=["inference"],

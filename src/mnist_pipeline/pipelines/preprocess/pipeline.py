@@ -24,18 +24,8 @@ def create_pipeline(**kwargs) -> Pipeline:
     return stage(
         "preprocess",
         [
-            node(
-                flatten_and_scale,
-                "train_images",
-                "train_features",
-                name="scale_train_images",
-            ),
-            node(
-                flatten_and_scale,
-                "test_images",
-                "x_test",
-                name="scale_test_images",
-            ),
+            node(flatten_and_scale, "train_images", "train_features", name="scale_train_images"),
+            node(flatten_and_scale, "test_images", "x_test", name="scale_test_images"),
             node(
                 one_hot_encode,
                 ["train_labels", "params:ingest.num_classes"],

@@ -33,10 +33,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                 name="train_model",
             ),
             node(
-                build_averaged_model,
-                "final_checkpoint",
-                "mnist_model",
-                name="build_averaged_model",
+                build_averaged_model, "final_checkpoint", "mnist_model", name="build_averaged_model"
             ),
         ],
     )
