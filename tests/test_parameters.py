@@ -11,7 +11,7 @@ from mnist_pipeline.parameters import NAMESPACES, ParameterError, TrainParameter
 
 from .conftest import PROJECT_ROOT
 
-ALL = {"ingest", "preprocess", "train", "evaluate", "predict"}
+ALL = {"ingest", "preprocess", "train", "evaluate", "predict", "tune"}
 
 #: The tutorial's own settings (its constants, its EMA, its input_data split).
 SEED_VALUES = {
@@ -157,6 +157,79 @@ RULES = [
         300,
         "predict.min_contrast=300 is invalid: it must be a number in [0, 255]",
     ),
+    ("tune", "study_name", "", "tune.study_name='' is invalid"),
+    ("tune", "trials", 0, "tune.trials=0 is invalid: it must be a whole number >= 1 or null"),
+    ("tune", "timeout_minutes", 0, "tune.timeout_minutes=0 is invalid: it must be a number in (0"),
+    ("tune", "steps", 0, "tune.steps=0 is invalid: it must be a whole number >= 1"),
+    ("tune", "eval_every", 0, "tune.eval_every=0 is invalid: it must be a whole number >= 1"),
+    ("tune", "seed", -1, "tune.seed=-1 is invalid: it must be a whole number >= 0"),
+    ("tune", "worker", -1, "tune.worker=-1 is invalid: it must be a whole number >= 0"),
+    ("tune", "startup_trials", -1, "tune.startup_trials=-1 is invalid"),
+    (
+        "tune",
+        "pruner",
+        "hyperband",
+        "tune.pruner='hyperband' is invalid: it must be one of median, none",
+    ),
+    ("tune", "pruner_startup_trials", -1, "tune.pruner_startup_trials=-1 is invalid"),
+    ("tune", "pruner_warmup_steps", -1, "tune.pruner_warmup_steps=-1 is invalid"),
+    ("tune", "train_best", "yes", "tune.train_best='yes' is invalid: it must be true or false"),
+    (
+        "tune",
+        "space",
+        {"widht": {"low": 1, "high": 2}},
+        "tune.space.widht is invalid: the search varies train parameters",
+    ),
+    (
+        "tune",
+        "space",
+        {"seed": {"choices": [0, 1]}},
+        "tune.space.seed is invalid: the search varies train parameters",
+    ),
+    (
+        "tune",
+        "space",
+        {"learning_rate_base": {"low": 0.5, "high": 0.5}},
+        "tune.space.learning_rate_base is invalid: its range is empty (low 0.5 is not below "
+        "high 0.5)",
+    ),
+    (
+        "tune",
+        "space",
+        {"regularization_rate": {"low": 0.0, "high": 1e-3, "log": True}},
+        "tune.space.regularization_rate is invalid: a log scale needs low > 0, not 0",
+    ),
+    (
+        "tune",
+        "space",
+        {"batch_size": {"choices": []}},
+        "tune.space.batch_size is invalid: its choices are empty",
+    ),
+    (
+        "tune",
+        "space",
+        {"hidden_units": {"low": 100}},
+        "tune.space.hidden_units is invalid: give either low and high, or choices",
+    ),
+    (
+        "tune",
+        "space",
+        {"model": {"low": 1, "high": 2}},
+        "tune.space.model is invalid: train.model takes choices, not a range",
+    ),
+    (
+        "tune",
+        "space",
+        {"batch_size": {"low": 0, "high": 200}},
+        "tune.space.batch_size is invalid: Parameter train.batch_size=0 is invalid: it must be "
+        "a whole number >= 1",
+    ),
+    (
+        "tune",
+        "space",
+        {"batch_size": {"choices": [50], "lo": 1}},
+        "Unknown parameter(s) tune.space.batch_size.lo",
+    ),
 ]
 
 
@@ -200,3 +273,20 @@ def test_the_rules_on_the_data_wait_until_its_size_is_known():
     TrainParameters.check({"batch_size": 100})
     with pytest.raises(ParameterError, match=r"train.batch_size=100 .* at most .* \(50\)"):
         TrainParameters.check({"batch_size": 100}, training_examples=50)
+
+
+def test_a_search_without_a_budget_is_refused(parameters):
+    bad = copy.deepcopy(parameters)
+    bad["tune"].update(trials=None, timeout_minutes=None)
+    with pytest.raises(ParameterError, match="tune.trials and tune.timeout_minutes are both null"):
+        check_parameters(bad, {"tune"}, training_file_examples=None)
+
+
+def test_a_search_may_vary_lenet5s_own_settings_and_the_length(parameters):
+    ok = copy.deepcopy(parameters)
+    ok["tune"]["space"] = {
+        "model": {"choices": ["mlp", "lenet5"]},
+        "lenet5.fc_units": {"choices": [256, 512]},
+        "steps": {"low": 2000, "high": 20000, "step": 2000},
+    }
+    check_parameters(ok, {"tune"}, training_file_examples=60000)

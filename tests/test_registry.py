@@ -57,7 +57,9 @@ class _Registry:
         if run_id in self.precisions:
             params["train.precision"] = self.precisions[run_id]
         return SimpleNamespace(
-            data=SimpleNamespace(metrics={"val_accuracy": self.accuracies[run_id]}, params=params)
+            data=SimpleNamespace(
+                metrics={"val_accuracy": self.accuracies[run_id]}, params=params, tags={}
+            )
         )
 
     def get_model_version_by_alias(self, name: str, alias: str) -> SimpleNamespace:

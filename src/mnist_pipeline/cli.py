@@ -11,12 +11,15 @@ this ``run`` takes exactly the built-in options and behaves the same, except tha
 - Ctrl-C and SIGTERM close the MLflow run as KILLED (exit code 130);
 - ``--pipeline NAME`` (how this project's README and users run a stage) is taken as
   ``--pipelines NAME``, without Kedro 1.7's deprecation warning on every run, and a name
-  that is not a registered pipeline is one message that lists the registered ones.
+  that is not a registered pipeline is one message that lists the registered ones;
+- a search (``--pipeline tune``) with ``tune.train_best: true`` is followed by the
+  ``train_best`` pipeline, as if run next with the same options.
 """
 
 from __future__ import annotations
 
 import signal
+from pathlib import Path
 
 import click
 from kedro.framework.cli.project import run as kedro_run
@@ -33,6 +36,22 @@ def cli() -> None:
 
 def _interrupt(signum, frame) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
+
+
+def _trains_the_best(options: dict) -> bool:
+    """Whether the parameters of this ``kedro run`` set ``tune.train_best``."""
+    from kedro.framework.project import settings  # noqa: PLC0415
+    from kedro.framework.startup import bootstrap_project  # noqa: PLC0415
+
+    project = Path.cwd()
+    bootstrap_project(project)
+    loader = settings.CONFIG_LOADER_CLASS(
+        conf_source=options["conf_source"] or str(project / settings.CONF_SOURCE),
+        env=options["env"],
+        runtime_params=options["params"],
+        **settings.CONFIG_LOADER_ARGS,
+    )
+    return bool((loader["parameters"].get("tune") or {}).get("train_best"))
 
 
 def _end_active_mlflow_runs(status: str) -> None:
@@ -63,6 +82,9 @@ def run(**kwargs) -> None:
         raise SystemExit(1)
     try:
         kedro_run.callback(**kwargs)
+        if kwargs["pipelines"] == ["tune"] and _trains_the_best(kwargs):
+            click.echo("tune.train_best is true: training the study's best trial (train_best).")
+            kedro_run.callback(**{**kwargs, "pipelines": ["train_best"]})
     except KeyboardInterrupt:
         _end_active_mlflow_runs("KILLED")
         click.secho(

@@ -95,7 +95,11 @@ class Parameters(BaseModel):
     def _one_line(cls, values: Mapping[str, Any], exc: ValidationError) -> str:
         source = f"conf/base/parameters_{cls.namespace}.yml"
         errors = exc.errors()
-        unknown = [str(e["loc"][0]) for e in errors if e["type"] == "extra_forbidden"]
+        unknown = [
+            ".".join(str(part) for part in e["loc"])
+            for e in errors
+            if e["type"] == "extra_forbidden"
+        ]
         if unknown:
             return (
                 f"Unknown parameter(s) {', '.join(f'{cls.namespace}.{key}' for key in unknown)} "
@@ -105,6 +109,9 @@ class Parameters(BaseModel):
         if not error["loc"]:  # a rule on several fields, or on the data: its own words
             return str(error["ctx"]["error"])
         key = str(error["loc"][0])
+        if len(error["loc"]) > 1:  # inside a mapping (tune.space.<name>.<key>)
+            where = ".".join(str(part) for part in error["loc"])
+            return f"Parameter {cls.namespace}.{where} is invalid: {error['msg']}"
         if error["type"] == "missing":
             return f"Parameter {cls.namespace}.{key} is missing from {source}"
         return cls.invalid(key, values[key], allowed_values(cls.model_fields[key]))
@@ -223,6 +230,112 @@ class TrainParameters(Parameters):
         return self
 
 
+#: The ``train`` settings a search may not vary: they do not change the model (resume,
+#: implementation, eval_every: the search validates every ``tune.eval_every`` steps), or
+#: varying them would only pick a lucky draw (seed).
+NOT_SEARCHED = {"resume", "implementation", "eval_every", "seed"}
+
+
+class SearchDimension(BaseModel):
+    """One dimension of the search space: a range (``low``, ``high``, ``log``, ``step``) or
+    ``choices``. Which kind of value (whole number, number, word) the train parameter says."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    low: float | None = None
+    high: float | None = None
+    log: bool = False
+    step: float | None = None
+    choices: list[Any] | None = None
+
+
+class TuneParameters(Parameters):
+    """``parameters_tune.yml``: the search over the ``train`` parameters (README, "Searching
+    for a better model")."""
+
+    namespace: ClassVar[str] = "tune"
+
+    study_name: str = Field(min_length=1)
+    trials: int | None = Field(ge=1)
+    timeout_minutes: float | None = Field(gt=0, lt=math.inf)
+    steps: int = Field(ge=1)
+    eval_every: int = Field(ge=1)
+    seed: int = Field(ge=0)
+    worker: int = Field(ge=0)
+    startup_trials: int = Field(ge=0)
+    pruner: Literal["median", "none"]
+    pruner_startup_trials: int = Field(ge=0)
+    pruner_warmup_steps: int = Field(ge=0)
+    train_best: bool
+    space: dict[str, SearchDimension]
+
+    @model_validator(mode="after")
+    def _has_a_budget(self) -> Self:
+        if self.trials is None and self.timeout_minutes is None:
+            raise ValueError(
+                "Parameters tune.trials and tune.timeout_minutes are both null: set at least "
+                "one, or the search never ends"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _searches_train_parameters(self) -> Self:
+        for name, dimension in self.space.items():
+            key, _, lenet5_key = name.partition("lenet5.")
+            field = lenet5_key or key
+            if (
+                key
+                and lenet5_key
+                or field not in TrainParameters.model_fields
+                or field in (NOT_SEARCHED | ({"model"} if lenet5_key else set()))
+            ):
+                allowed = sorted(set(TrainParameters.model_fields) - NOT_SEARCHED)
+                raise ValueError(
+                    f"Parameter tune.space.{name} is invalid: the search varies train "
+                    f"parameters, one of {', '.join(allowed)} (or lenet5.<name> for "
+                    "LeNet-5's own)"
+                )
+            _check_dimension(name, field, dimension)
+        return self
+
+
+def _check_dimension(name: str, field: str, dimension: SearchDimension) -> None:
+    """Raise, in one line, when ``dimension`` cannot be searched for train parameter ``field``."""
+    where = f"Parameter tune.space.{name} is invalid"
+    annotation = TrainParameters.model_fields[field].annotation
+    ranged = dimension.low is not None or dimension.high is not None
+    if (dimension.choices is not None) == ranged or (
+        ranged and None in (dimension.low, dimension.high)
+    ):
+        raise ValueError(f"{where}: give either low and high, or choices")
+    if dimension.choices is not None:
+        if not dimension.choices:
+            raise ValueError(f"{where}: its choices are empty")
+        values = dimension.choices
+    else:
+        if annotation not in (int, float, int | None):
+            raise ValueError(f"{where}: train.{field} takes choices, not a range")
+        if not dimension.low < dimension.high:
+            raise ValueError(
+                f"{where}: its range is empty (low {dimension.low:g} is not below high "
+                f"{dimension.high:g})"
+            )
+        if dimension.log and dimension.low <= 0:
+            raise ValueError(f"{where}: a log scale needs low > 0, not {dimension.low:g}")
+        if dimension.log and dimension.step is not None:
+            raise ValueError(f"{where}: a range has either log or step, not both")
+        whole = annotation is not float
+        values = [
+            int(v) if whole and float(v).is_integer() else v
+            for v in (dimension.low, dimension.high)
+        ]
+    for value in values:  # every value the search can try must be one train allows
+        try:
+            TrainParameters.check({field: value})
+        except ParameterError as exc:
+            raise ValueError(f"{where}: {exc}") from None
+
+
 class EvaluateParameters(Parameters):
     """``parameters_evaluate.yml``."""
 
@@ -248,6 +361,7 @@ NAMESPACES: dict[str, type[Parameters]] = {
         TrainParameters,
         EvaluateParameters,
         PredictParameters,
+        TuneParameters,
     )
 }
 

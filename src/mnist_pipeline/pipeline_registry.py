@@ -15,7 +15,15 @@ from __future__ import annotations
 from kedro.pipeline import Pipeline
 from kedro_mlflow.pipeline import pipeline_ml_factory
 
-from mnist_pipeline.pipelines import evaluate, inference, ingest, predict, preprocess, train
+from mnist_pipeline.pipelines import (
+    evaluate,
+    inference,
+    ingest,
+    predict,
+    preprocess,
+    train,
+    tune,
+)
 from mnist_pipeline.tracking.model import kedro_pipeline_model_kwargs, log_model_kwargs
 
 
@@ -31,7 +39,8 @@ def _logging_its_model(training: Pipeline) -> Pipeline:
 
 
 def register_pipelines() -> dict[str, Pipeline]:
-    """Register each stage by name, the whole run as default, and ``predict``."""
+    """Register each stage by name, the whole run as default, ``predict``, and the search:
+    ``tune`` and ``train_best`` (which trains the study's best trial in full)."""
     stages = {
         "ingest": ingest.create_pipeline(),
         "preprocess": preprocess.create_pipeline(),
@@ -43,4 +52,6 @@ def register_pipelines() -> dict[str, Pipeline]:
         "train": _logging_its_model(stages["train"]),
         "__default__": _logging_its_model(sum(stages.values(), Pipeline([]))),
         "predict": predict.create_pipeline(),
+        "tune": tune.create_pipeline(),
+        "train_best": _logging_its_model(tune.create_train_best_pipeline()),
     }

@@ -15,7 +15,7 @@ def test_registry_names_every_stage_and_the_default_runs_them_all():
 
     pipelines = register_pipelines()
     stages = ("ingest", "preprocess", "train", "evaluate")
-    assert set(pipelines) == {*stages, "__default__", "predict"}
+    assert set(pipelines) == {*stages, "__default__", "predict", "tune", "train_best"}
     default_nodes = {n.name for n in pipelines["__default__"].nodes}
     assert default_nodes == {n.name for stage in stages for n in pipelines[stage].nodes}
     assert not {n.name for n in pipelines["predict"].nodes} & default_nodes
@@ -24,8 +24,9 @@ def test_registry_names_every_stage_and_the_default_runs_them_all():
     assert {name for name, p in pipelines.items() if isinstance(p, PipelineML)} == {
         "train",
         "__default__",
+        "train_best",
     }
-    for name in ("train", "__default__"):
+    for name in ("train", "__default__", "train_best"):
         assert pipelines[name].input_name == "digit_images"
         assert pipelines[name].inference.outputs() == {"digit_predictions"}
 

@@ -12,6 +12,7 @@ from .idx_dataset import ChecksumError, IDXDataset
 from .image_folder_dataset import ImageFolderDataset
 from .keras_model_dataset import KerasModelDataset
 from .numpy_dataset import NumpyDataset
+from .optuna_storage_dataset import OptunaStorageDataset
 from .resume_checkpoints_dataset import ResumeCheckpoints, ResumeCheckpointsDataset
 
 __all__ = [
@@ -20,6 +21,7 @@ __all__ = [
     "ImageFolderDataset",
     "KerasModelDataset",
     "NumpyDataset",
+    "OptunaStorageDataset",
     "ResumeCheckpoints",
     "ResumeCheckpointsDataset",
     "TensorFlowCheckpointDataset",

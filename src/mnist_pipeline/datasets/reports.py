@@ -1,7 +1,8 @@
-"""kedro-datasets' CSV and JSON datasets (the reports and summaries), saving whole-or-nothing.
+"""kedro-datasets' CSV, JSON and YAML datasets (reports, summaries), saving whole-or-nothing.
 
-``pandas.CSVDataset`` and ``json.JSONDataset`` write straight into their target file, so
-a run killed mid-save leaves a truncated report that looks like a good one. These
+``pandas.CSVDataset``, ``json.JSONDataset`` and ``yaml.YAMLDataset`` write straight into
+their target file, so a run killed mid-save leaves a truncated report that looks like a
+good one. These
 subclasses change only that: they write a temporary sibling and rename it into place
 (:mod:`.storage`). Loading, versioning and options are the parent's, and so is the
 filesystem: a local path or any fsspec URL. The figures' dataset is in :mod:`.figures`,
@@ -14,9 +15,11 @@ import json
 from typing import Any
 
 import pandas as pd
+import yaml
 from kedro.io import AbstractVersionedDataset
 from kedro_datasets.json import JSONDataset
 from kedro_datasets.pandas import CSVDataset
+from kedro_datasets.yaml import YAMLDataset
 
 from .storage import Location
 
@@ -43,4 +46,14 @@ class AtomicJSONDataset(JSONDataset):
         """Write the JSON whole or not at all (:mod:`.storage`)."""
         with save_location(self).writing() as tmp, open(tmp, "w") as handle:
             json.dump(data, handle, **self._save_args)
+        self._invalidate_cache()
+
+
+class AtomicYAMLDataset(YAMLDataset):
+    """``yaml.YAMLDataset`` whose saves are atomic."""
+
+    def save(self, data: Any) -> None:
+        """Write the YAML whole or not at all (:mod:`.storage`)."""
+        with save_location(self).writing() as tmp, open(tmp, "w") as handle:
+            yaml.safe_dump(data, handle, **self._save_args)
         self._invalidate_cache()

@@ -18,7 +18,8 @@ from kedro.io import AbstractDataset, DatasetError
 MetricsLogger = Callable[[int, Mapping[str, float]], None]
 
 
-def _log_to_active_run(step: int, metrics: Mapping[str, float]) -> None:
+def log_to_active_run(step: int, metrics: Mapping[str, float]) -> None:
+    """Log the finite ``metrics`` at ``step`` to the active MLflow run, if one is open."""
     import mlflow  # noqa: PLC0415 (already imported by kedro-mlflow)
 
     finite = {name: float(value) for name, value in metrics.items() if math.isfinite(value)}
@@ -45,7 +46,7 @@ class MlflowLiveMetricsDataset(AbstractDataset[None, MetricsLogger]):
 
     def load(self) -> MetricsLogger:
         """The logging function."""
-        return _log_to_active_run
+        return log_to_active_run
 
     def save(self, data: Any) -> None:
         """Metrics are logged through the loaded function, never saved to."""

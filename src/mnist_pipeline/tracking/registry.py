@@ -120,7 +120,10 @@ def promote_if_better(client, run_id: str) -> dict[str, Any]:
     architecture = run.data.params.get("train.model", "mlp")
     precision = run.data.params.get("train.precision", "float32")
     decision = decide_promotion(version, accuracy, _current_champion(client))
+    # A version trained from a search's best trial says which (tuning.study, tuning.trial).
+    origin = {key: value for key, value in run.data.tags.items() if key.startswith("tuning.")}
     for key, value in {
+        **origin,
         "architecture": architecture,
         "precision": precision,
         DECIDING_METRIC: f"{accuracy:.6f}",

@@ -1,4 +1,5 @@
-"""The one way a run's MLflow run gets tags: :func:`tag_active_run`.
+"""The one way a run's MLflow run gets tags (:func:`tag_active_run`), and parameters that
+a node decides (:class:`MlflowRunParamsDataset`).
 
 Tags known before a run starts (where it runs, which model it uses) are collected by a
 :class:`PendingRunTags` hook and set before its first node: kedro-mlflow opens the MLflow
@@ -97,3 +98,31 @@ class MlflowRunTagsDataset(AbstractDataset[dict, dict]):
             )
         self._last = {str(key): str(value) for key, value in data.items()}
         tag_active_run(self._last)
+
+
+def flattened(mapping: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``{"train": {"steps": 5, "lenet5": {"steps": 6}}}`` as ``{"train.steps": 5,
+    "train.lenet5.steps": 6}``: the names kedro-mlflow gives the parameters it logs."""
+    flat = {}
+    for key, value in mapping.items():
+        if isinstance(value, Mapping):
+            flat.update(flattened(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+class MlflowRunParamsDataset(MlflowRunTagsDataset):
+    """Saves a mapping (a node's output) as parameters of the active MLflow run, named as
+    kedro-mlflow names the ``params:`` it logs (``train.steps``); for settings a node
+    decides, such as the best trial's that ``train_best`` trains."""
+
+    def save(self, data: dict) -> None:
+        """Log the parameters; without an active run only remember them."""
+        import mlflow  # noqa: PLC0415 (already imported by kedro-mlflow)
+
+        if not isinstance(data, dict):
+            raise DatasetError(f"{type(self).__name__} saves a dict, not {type(data).__name__}")
+        self._last = {key: str(value) for key, value in flattened(data).items()}
+        if mlflow.active_run() is not None:
+            mlflow.log_params(self._last)
