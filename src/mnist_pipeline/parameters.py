@@ -263,7 +263,8 @@ class TuneParameters(Parameters):
     seed: int = Field(ge=0)
     worker: int = Field(ge=0)
     startup_trials: int = Field(ge=0)
-    pruner: Literal["median", "none"]
+    pruner: Literal["percentile", "none"]
+    pruner_percentile: float = Field(gt=0, lt=100)
     pruner_startup_trials: int = Field(ge=0)
     pruner_warmup_steps: int = Field(ge=0)
     train_best: bool

@@ -92,7 +92,7 @@ class Postgres:
             )
 
     def uri(self, database: str) -> str:
-        return f"postgresql+psycopg2://postgres@127.0.0.1:{self.port}/{database}"
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{database}"
 
     def stop(self) -> None:
         with contextlib.suppress(subprocess.CalledProcessError):

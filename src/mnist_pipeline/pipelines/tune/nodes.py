@@ -49,11 +49,12 @@ def open_study(storage: Any, tune: Mapping[str, Any]) -> Any:
         seed=config.seed + config.worker, n_startup_trials=config.startup_trials
     )
     pruner = (
-        optuna.pruners.MedianPruner(
+        optuna.pruners.PercentilePruner(
+            config.pruner_percentile,
             n_startup_trials=config.pruner_startup_trials,
             n_warmup_steps=config.pruner_warmup_steps,
         )
-        if config.pruner == "median"
+        if config.pruner == "percentile"
         else optuna.pruners.NopPruner()
     )
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # the trials are in MLflow and the log
