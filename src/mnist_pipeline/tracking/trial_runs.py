@@ -35,8 +35,8 @@ class TrialRuns:
         import mlflow  # noqa: PLC0415 (already imported by kedro-mlflow)
         import optuna  # noqa: PLC0415
 
-        parent = mlflow.active_run()
-        inherited = {} if parent is None else parent.data.tags
+        parent = mlflow.active_run()  # its tags as they are now, not as at its start
+        inherited = {} if parent is None else mlflow.get_run(parent.info.run_id).data.tags
         tags = {key: inherited[key] for key in INHERITED_TAGS if key in inherited}
         tags.update({"tuning.study": study_name, "tuning.trial": str(number)})
         mlflow.start_run(run_name=f"trial {number}", nested=True, tags=tags)
