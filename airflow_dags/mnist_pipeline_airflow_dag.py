@@ -16,15 +16,18 @@ package_name = "mnist_pipeline"
 conf_source = "" or Path.cwd() / "conf"
 
 
-def _run_kedro_node(node_names=None, namespaces=None):
+def _run_kedro_node(node_names=None, namespaces=None, params=None):
     """Run a Kedro pipeline slice. Pass node_names for regular node groups or namespaces for namespace groups.
 
     A namespace group runs the registered pipeline of the same name (each stage of
     mnist_pipeline is one): the default pipeline is a kedro-mlflow PipelineML, and a
-    slice of it by namespace would not log and register the trained model.
+    slice of it by namespace would not log and register the trained model. ``params``
+    are runtime parameters (a search worker's number).
     """
     configure_project(package_name)
-    with KedroSession.create(project_path=project_path, env=env, conf_source=conf_source) as session:
+    with KedroSession.create(
+        project_path=project_path, env=env, conf_source=conf_source, runtime_params=params
+    ) as session:
         if namespaces is not None:
             session.run(pipeline_names=namespaces)
         else:

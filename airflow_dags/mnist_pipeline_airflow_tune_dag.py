@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from airflow.sdk import dag, task
+
+from kedro.framework.session import KedroSession
+from kedro.framework.project import configure_project
+
+# Kedro settings required to run your pipeline
+env = "airflow"
+pipeline_name = "tune"
+project_path = Path.cwd()
+package_name = "mnist_pipeline"
+conf_source = "" or Path.cwd() / "conf"
+
+
+def _run_kedro_node(node_names=None, namespaces=None, params=None):
+    """Run a Kedro pipeline slice. Pass node_names for regular node groups or namespaces for namespace groups.
+
+    A namespace group runs the registered pipeline of the same name (each stage of
+    mnist_pipeline is one): the default pipeline is a kedro-mlflow PipelineML, and a
+    slice of it by namespace would not log and register the trained model. ``params``
+    are runtime parameters (a search worker's number).
+    """
+    configure_project(package_name)
+    with KedroSession.create(
+        project_path=project_path, env=env, conf_source=conf_source, runtime_params=params
+    ) as session:
+        if namespaces is not None:
+            session.run(pipeline_names=namespaces)
+        else:
+            session.run(pipeline_names=[pipeline_name], node_names=node_names)
+
+
+@dag(
+    dag_id="mnist-pipeline-tune",
+    start_date=datetime(2026,1,1),
+    max_active_runs=1,
+    schedule=None,
+    catchup=False,
+    default_args=dict(
+        owner="airflow",
+        depends_on_past=False,
+        email_on_failure=False,
+        email_on_retry=False,
+        retries=2,
+        retry_delay=timedelta(minutes=1)
+    ),
+)
+def mnist_pipeline():
+
+    @task(task_id="tune")
+    def tune(worker: int):
+        # One search worker of the shared study (Airflow's dynamic task mapping, below).
+        _run_kedro_node(namespaces=["tune"], params={"tune": {"worker": worker}})
+
+    @task(task_id="train-best")
+    def train_best():
+        # The study's best trial, trained in full and registered, once every worker is done.
+        _run_kedro_node(namespaces=["train_best"])
+
+    tasks = {
+        "tune": tune.expand(worker=list(range(2))),
+        "train-best": train_best(),
+    }
+    tasks["tune"] >> tasks["train-best"]
+
+
+mnist_pipeline()
