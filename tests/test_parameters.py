@@ -11,7 +11,7 @@ from mnist_pipeline.parameters import NAMESPACES, ParameterError, TrainParameter
 
 from .conftest import PROJECT_ROOT
 
-ALL = {"ingest", "preprocess", "train", "evaluate", "predict", "tune"}
+ALL = {"ingest", "preprocess", "train", "evaluate", "predict", "tune", "registry"}
 
 #: The tutorial's own settings (its constants, its EMA, its input_data split).
 SEED_VALUES = {
@@ -236,6 +236,10 @@ RULES = [
         {"batch_size": {"choices": [50], "lo": 1}},
         "Unknown parameter(s) tune.space.batch_size.lo",
     ),
+    ("registry", "min_gain", 2, "registry.min_gain=2 is invalid: it must be a number in [-1, 1]"),
+    ("registry", "max_class_drop", -0.1, "registry.max_class_drop=-0.1 is invalid"),
+    ("registry", "class_recall_floor", 1.5, "registry.class_recall_floor=1.5 is invalid"),
+    ("registry", "smoke_images", 0, "registry.smoke_images=0 is invalid: it must be a whole"),
 ]
 
 

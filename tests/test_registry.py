@@ -1,72 +1,128 @@
-"""The champion rule: a new version takes the alias only with at least the champion's accuracy."""
+"""The gate between a new version (the challenger) and the champion, and moving the alias."""
 
 from __future__ import annotations
 
 from types import SimpleNamespace
 
-from mnist_pipeline.tracking.registry import decide_promotion, promote_if_better
+import numpy as np
+import pytest
+
+from mnist_pipeline.parameters import RegistryParameters
+from mnist_pipeline.tracking import registry
+from mnist_pipeline.tracking.registry import (
+    ModelRegistryHook,
+    RegistryError,
+    Scores,
+    decide,
+    promote_by_hand,
+    roll_back,
+    scores_of,
+)
+
+CRITERIA = RegistryParameters(
+    min_gain=0.001, max_class_drop=0.01, class_recall_floor=0.95, smoke_images=20
+)
+CHAMPION = Scores(0.9840, (0.99,) * 10)
 
 
-def test_the_first_version_is_always_the_champion():
-    decision = decide_promotion("1", 0.5, None)
-    assert decision.promote
-    assert decision.reason == "promoted: version 1 is the first champion (val_accuracy 0.5000)"
+def _candidate(accuracy: float, recall: float = 0.99, digit: int = 3) -> Scores:
+    recalls = [0.99] * 10
+    recalls[digit] = recall
+    return Scores(accuracy, tuple(recalls))
 
 
-def test_a_better_or_equal_version_takes_the_alias():
-    assert decide_promotion("3", 0.99, ("2", 0.98)).promote
-    equal = decide_promotion("3", 0.98, ("2", 0.98))
-    assert equal.promote
-    assert equal.reason == "promoted: val_accuracy 0.9800 >= 0.9800 of champion version 2"
+def test_the_first_version_passing_the_gate_is_the_champion():
+    decision = decide(_candidate(0.5), None, CRITERIA, None)
+    assert decision.promote and decision.reason.startswith("champion: the first version")
+    assert set(decision.checks) == {"serving", "class_recall_floor"}
 
 
-def test_a_worse_version_does_not():
-    decision = decide_promotion("4", 0.97, ("2", 0.98))
+@pytest.mark.parametrize(
+    ("accuracy", "promoted"),
+    [(0.9850, True), (0.9851, True), (0.9849, False), (0.9840, False)],
+    ids=["gain-exactly-min_gain", "just-above", "just-below", "a-tie"],
+)
+def test_the_accuracy_must_gain_at_least_min_gain(accuracy, promoted):
+    decision = decide(_candidate(accuracy), CHAMPION, CRITERIA, None)
+    assert decision.promote is promoted
+    assert decision.checks["accuracy_gain"].startswith("pass" if promoted else "fail")
+    if not promoted:
+        assert "accuracy_gain (val accuracy" in decision.reason
+
+
+@pytest.mark.parametrize(
+    ("recall", "promoted"),
+    [(0.98, True), (0.9801, True), (0.9799, False)],
+    ids=["drop-exactly-max", "just-less", "just-more"],
+)
+def test_no_class_may_drop_more_than_max_class_drop(recall, promoted):
+    decision = decide(_candidate(0.99, recall), CHAMPION, CRITERIA, None)
+    assert decision.promote is promoted
+    assert decision.checks["class_recall_drop"].startswith("pass" if promoted else "fail")
+    assert "(digit 3)" in decision.checks["class_recall_drop"]
+
+
+@pytest.mark.parametrize(
+    ("recall", "promoted"),
+    [(0.95, True), (0.9501, True), (0.9499, False)],
+    ids=["exactly-at-the-floor", "just-above", "just-below"],
+)
+def test_no_class_may_fall_under_the_floor(recall, promoted):
+    lenient = RegistryParameters(**{**CRITERIA.model_dump(), "max_class_drop": 1.0})
+    decision = decide(_candidate(0.99, recall, digit=7), CHAMPION, lenient, None)
+    assert decision.promote is promoted
+    assert "lowest recall" in decision.checks["class_recall_floor"]
+    # With no champion the floor still holds.
+    assert decide(_candidate(0.99, recall, digit=7), None, lenient, None).promote is promoted
+
+
+def test_a_served_model_that_cannot_answer_is_never_promoted():
+    decision = decide(_candidate(0.999), CHAMPION, CRITERIA, "it failed to load (OSError)")
     assert not decision.promote
-    assert decision.reason == "not promoted: val_accuracy 0.9700 < 0.9800 of champion version 2"
+    assert decision.reason == "stays challenger: serving (it failed to load (OSError))"
+
+
+def test_every_failing_criterion_is_in_the_reason():
+    decision = decide(_candidate(0.97, 0.90), CHAMPION, CRITERIA, None)
+    assert not decision.promote
+    for name in ("accuracy_gain", "class_recall_drop", "class_recall_floor"):
+        assert name in decision.reason
+
+
+def test_scores_are_accuracy_and_recall_per_class():
+    labels = np.array([0, 0, 1, 1, 2, 2])
+    digits = np.array([0, 1, 1, 1, 2, 0])
+    scores = scores_of(digits, labels, classes=3)
+    assert scores.accuracy == pytest.approx(4 / 6)
+    assert scores.class_recall == pytest.approx((0.5, 1.0, 0.5))
 
 
 class _Registry:
-    """An in-memory stand-in for the MLflow registry calls that the promotion makes."""
+    """An in-memory stand-in for the MLflow registry calls that moving the alias makes."""
 
-    def __init__(
-        self,
-        accuracies: dict[str, float],
-        models: dict[str, str] | None = None,
-        precisions: dict[str, str] | None = None,
-    ) -> None:
-        self.accuracies = accuracies  # run id -> val_accuracy; version i has run "run-i"
-        self.models = models or {}  # run id -> train.model (absent: a run from before it)
-        self.precisions = precisions or {}  # run id -> train.precision (likewise)
-        self.tags = {run.removeprefix("run-"): {} for run in accuracies}
-        self.alias: str | None = None
-        self.stale_alias_reads = 0  # reads that miss an alias set meanwhile by another run
+    tracking_uri = "memory://"
+
+    def __init__(self, versions: dict[str, dict[str, str]], alias: str | None = None) -> None:
+        self.tags = versions  # version -> tags
+        self.alias = alias
 
     def _version(self, version: str) -> SimpleNamespace:
-        return SimpleNamespace(version=version, run_id=f"run-{version}", tags=self.tags[version])
+        return SimpleNamespace(version=version, tags=self.tags[version])
 
     def search_model_versions(self, filter_string: str) -> list[SimpleNamespace]:
-        return [
-            self._version(v)
-            for v in self.tags
-            if f"run-{v}'" in filter_string or "run_id" not in filter_string
-        ]
+        return [self._version(v) for v in self.tags]
 
-    def get_run(self, run_id: str) -> SimpleNamespace:
-        params = {"train.model": self.models[run_id]} if run_id in self.models else {}
-        if run_id in self.precisions:
-            params["train.precision"] = self.precisions[run_id]
-        return SimpleNamespace(
-            data=SimpleNamespace(
-                metrics={"val_accuracy": self.accuracies[run_id]}, params=params, tags={}
-            )
-        )
+    def get_model_version(self, name: str, version: str) -> SimpleNamespace:
+        from mlflow.exceptions import MlflowException
+
+        if version not in self.tags:
+            raise MlflowException(f"no version {version}")
+        return self._version(version)
 
     def get_model_version_by_alias(self, name: str, alias: str) -> SimpleNamespace:
         from mlflow.exceptions import MlflowException
 
-        if self.alias is None or self.stale_alias_reads:
-            self.stale_alias_reads = max(0, self.stale_alias_reads - 1)
+        if self.alias is None:
             raise MlflowException("no such alias")
         return self._version(self.alias)
 
@@ -77,40 +133,73 @@ class _Registry:
         self.alias = version
 
 
-def test_runs_finishing_together_leave_the_alias_on_the_best_version():
-    registry = _Registry({"run-1": 0.98, "run-2": 0.97})
-    first = promote_if_better(registry, "run-1")
-    assert first["champion"] and registry.alias == "1"
-    # Version 2's run looked for the champion before version 1's run had set the alias:
-    # it promotes itself, then sees the better version and moves the alias back.
-    registry.stale_alias_reads = 1
-    second = promote_if_better(registry, "run-2")
-    assert registry.alias == "1"
-    assert not second["champion"]
-    assert (
-        second["promotion"]
-        == registry.tags["2"]["promotion"]
-        == (
-            "promoted: version 2 is the first champion (val_accuracy 0.9700); then version 1 "
-            "(val_accuracy 0.9800), registered at the same time, took the alias"
-        )
+def test_runs_finishing_together_leave_the_alias_on_the_best_promoted_version():
+    # Both passed the gate against the old champion 1; version 3 (worse) wrote the alias last.
+    client = _Registry(
+        {
+            "1": {"promoted": "true", "val_accuracy": "0.980"},
+            "2": {"promoted": "true", "val_accuracy": "0.986"},
+            "3": {"promoted": "true", "val_accuracy": "0.984"},
+            "4": {"promoted": "false", "val_accuracy": "0.990"},
+        },
+        alias="3",
     )
+    registry._settle_champion(client)
+    assert client.alias == "2"
+    assert client.tags["2"]["replaced_champion"] == "3"
 
 
-def test_a_better_lenet5_takes_the_alias_from_the_mlp_and_the_tags_say_which_is_which():
-    registry = _Registry({"run-1": 0.984, "run-2": 0.992}, models={"run-2": "lenet5"})
-    first = promote_if_better(registry, "run-1")
-    second = promote_if_better(registry, "run-2")
-    assert registry.alias == "2" and second["champion"]
-    assert (first["architecture"], second["architecture"]) == ("mlp", "lenet5")
-    assert registry.tags["1"]["architecture"] == "mlp"
-    assert registry.tags["2"]["architecture"] == "lenet5"
+def test_promote_by_hand_and_roll_back(monkeypatch):
+    monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", "alice")
+    client = _Registry({"1": {}, "2": {}}, alias="1")
+    promote_by_hand(client, "2", "a better test accuracy")
+    assert client.alias == "2"
+    assert client.tags["2"]["promoted_by_hand"] == "alice: a better test accuracy"
+    assert client.tags["2"]["replaced_champion"] == "1"
+    message = roll_back(client, "2 misreads sevens")
+    assert client.alias == "1" and "version 1" in message
+    assert client.tags["2"]["rolled_back"] == "alice: 2 misreads sevens"
+    assert client.tags["1"]["restored_champion"] == "alice: 2 misreads sevens"
 
 
-def test_the_version_tags_say_the_precision_it_was_trained_in():
-    registry = _Registry({"run-1": 0.98, "run-2": 0.99}, precisions={"run-2": "mixed_bfloat16"})
-    promote_if_better(registry, "run-1")
-    outcome = promote_if_better(registry, "run-2")
-    assert outcome["precision"] == "mixed_bfloat16"
-    assert registry.tags["1"]["precision"] == "float32"
-    assert registry.tags["2"]["precision"] == "mixed_bfloat16"
+def test_by_hand_an_unknown_version_or_nothing_to_roll_back_is_one_message():
+    client = _Registry({"1": {}}, alias="1")
+    with pytest.raises(RegistryError, match="There is no version 9 of mnist_classifier"):
+        promote_by_hand(client, "9", "typo")
+    with pytest.raises(RegistryError, match="nothing to roll back to"):
+        roll_back(client, "why not")
+
+
+class _Catalog:
+    """A catalog whose arrays say which split they are."""
+
+    def __init__(self) -> None:
+        self.saved = {}
+
+    def load(self, name: str):
+        if name == "parameters":
+            return {"registry": CRITERIA.model_dump()}
+        return np.full((2, 784), {"x_val": 1.0, "y_val": 2.0, "x_test": 3.0, "y_test": 4.0}[name])
+
+    def save(self, name: str, data) -> None:
+        self.saved[name] = data
+
+
+def test_the_gate_scores_on_the_validation_split_never_the_test_split(monkeypatch):
+    from kedro_mlflow.pipeline.pipeline_ml import PipelineML
+
+    seen = {}
+
+    def gate(client, run_id, x, y, criteria):
+        seen.update(x=float(x[0, 0]), y=float(y[0, 0]), criteria=criteria)
+        return {"registered_model": "m", "version": 1, "model_uri": "u", "promotion": "p"}
+
+    monkeypatch.setattr(registry, "gate_new_version", gate)
+    hook = ModelRegistryHook()
+    hook._training_run_id = "run-1"
+    pipeline = PipelineML.__new__(PipelineML)
+    catalog = _Catalog()
+    hook.after_pipeline_run(pipeline, catalog)
+    assert (seen["x"], seen["y"]) == (1.0, 2.0)  # x_val, y_val
+    assert seen["criteria"] == CRITERIA
+    assert catalog.saved["model_registration"]["version"] == 1

@@ -14,6 +14,9 @@ this ``run`` takes exactly the built-in options and behaves the same, except tha
   that is not a registered pipeline is one message that lists the registered ones;
 - a search (``--pipeline tune``) with ``tune.train_best: true`` is followed by the
   ``train_best`` pipeline, as if run next with the same options.
+
+``kedro champion promote VERSION --reason ...`` and ``kedro champion rollback --reason
+...`` move the registry's champion alias by hand (:mod:`.tracking.registry`).
 """
 
 from __future__ import annotations
@@ -104,3 +107,53 @@ def run(**kwargs) -> None:
                 raise
         click.secho(f"Error: {message}", err=True, fg="red")
         raise SystemExit(1) from None
+
+
+@cli.group(name="champion")
+def champion() -> None:
+    """Move the registry's champion alias by hand (README, "A champion, by a gate")."""
+
+
+_ENV = click.option("--env", "-e", default=None, help="Kedro environment, e.g. server.")
+_REASON = click.option("--reason", required=True, help="Why: kept on the version's tags.")
+
+
+def _on_the_registry(env: str | None, action) -> None:
+    """Run ``action(client)`` against the MLflow registry of the project's settings."""
+    import mlflow  # noqa: PLC0415
+    from kedro.framework.session import KedroSession  # noqa: PLC0415
+    from kedro.framework.startup import bootstrap_project  # noqa: PLC0415
+
+    bootstrap_project(Path.cwd())
+    try:
+        with KedroSession.create(env=env) as session:
+            session.load_context()  # kedro-mlflow points MLflow at the project's store
+            click.echo(action(mlflow.MlflowClient()))
+    except Exception as exc:
+        problem = find_user_facing(exc)
+        message = str(problem) if problem is not None else explain_tracking_failure(exc)
+        if message is None:
+            raise
+        click.secho(f"Error: {message}", err=True, fg="red")
+        raise SystemExit(1) from None
+
+
+@champion.command(name="promote")
+@click.argument("version")
+@_REASON
+@_ENV
+def promote(version: str, reason: str, env: str | None) -> None:
+    """Make VERSION the champion, whatever the gate decided."""
+    from mnist_pipeline.tracking.registry import promote_by_hand  # noqa: PLC0415
+
+    _on_the_registry(env, lambda client: promote_by_hand(client, version, reason))
+
+
+@champion.command(name="rollback")
+@_REASON
+@_ENV
+def rollback(reason: str, env: str | None) -> None:
+    """Give the champion alias back to the version the current champion replaced."""
+    from mnist_pipeline.tracking.registry import roll_back  # noqa: PLC0415
+
+    _on_the_registry(env, lambda client: roll_back(client, reason))

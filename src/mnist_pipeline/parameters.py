@@ -353,6 +353,16 @@ class PredictParameters(Parameters):
     min_contrast: float = Field(ge=0, le=255)
 
 
+class RegistryParameters(Parameters):
+    """``parameters_registry.yml``: when a newly registered version becomes the champion."""
+
+    namespace: ClassVar[str] = "registry"
+    min_gain: float = Field(ge=-1, le=1)
+    max_class_drop: float = Field(ge=0, le=1)
+    class_recall_floor: float = Field(ge=0, le=1)
+    smoke_images: int = Field(ge=1, le=5000)
+
+
 #: namespace -> its parameters.
 NAMESPACES: dict[str, type[Parameters]] = {
     parameters.namespace: parameters
@@ -363,6 +373,7 @@ NAMESPACES: dict[str, type[Parameters]] = {
         EvaluateParameters,
         PredictParameters,
         TuneParameters,
+        RegistryParameters,
     )
 }
 
@@ -393,6 +404,8 @@ class ParameterCheckHook:
             for name in pipeline.inputs()
             if name.startswith("params:")
         }
+        if "mnist_model" in pipeline.all_outputs():  # it trains: the gate will read these
+            namespaces.add("registry")
         if not namespaces:
             return
         parameters = catalog.get("parameters").load()  # the merged parameters, not data

@@ -52,7 +52,7 @@ filter_tensorflow_banner()
 # After the notices are set: kedro-mlflow, which the hooks import, warns as it is imported.
 from mnist_pipeline.parameters import ParameterCheckHook  # noqa: E402
 from mnist_pipeline.tracking.kedro_mlflow_hook import LazyCatalogMlflowHook  # noqa: E402
-from mnist_pipeline.tracking.lineage import ModelLineageHook  # noqa: E402
+from mnist_pipeline.tracking.lineage import DataLineageHook, ModelLineageHook  # noqa: E402
 from mnist_pipeline.tracking.registry import ModelRegistryHook  # noqa: E402
 from mnist_pipeline.tracking.run_guard import OneRunAtATimeHook  # noqa: E402
 from mnist_pipeline.tracking.run_tags import RunContextTagsHook  # noqa: E402
@@ -70,6 +70,7 @@ HOOKS = (
     OneRunAtATimeHook(),
     ModelRegistryHook(),
     ModelLineageHook(),
+    DataLineageHook(),
     ParameterCheckHook(),
     TrackingServerHook(),
     LazyCatalogMlflowHook(),

@@ -108,7 +108,7 @@ def test_each_run_registers_a_version_and_the_equal_second_becomes_champion(trai
     champion = client.get_model_version_by_alias("mnist_classifier", "champion")
     assert str(champion.version) == "2"  # same seed, same accuracy: "at least" the champion's
     assert champion.tags["promoted"] == "true"
-    assert champion.tags["promotion"].startswith("promoted: val_accuracy")
+    assert champion.tags["promotion"].startswith("champion: passes every criterion")
     registration = json.loads(
         (project / "data" / "06_models" / "model_registration.json").read_text()
     )
@@ -262,7 +262,7 @@ def test_champion_moves_only_to_a_version_at_least_as_accurate(tmp_path):
     worse = client.get_model_version("mnist_classifier", "2")
     assert str(kept.version) == "1"
     assert worse.tags["promoted"] == "false"
-    assert worse.tags["promotion"].startswith("not promoted: val_accuracy")
+    assert worse.tags["promotion"].startswith("stays challenger: accuracy_gain")
     assert float(worse.tags["val_accuracy"]) < float(first.tags["val_accuracy"])
     train(50)  # better: 1.0
     _, taken = champion()

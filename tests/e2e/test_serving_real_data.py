@@ -49,9 +49,10 @@ def test_the_default_run_logs_and_registers_the_model_as_champion(project):
     client, (run,) = mlflow_store(project)
     champion = client.get_model_version_by_alias("mnist_classifier", "champion")
     assert champion.run_id == run.info.run_id and str(champion.version) == "1"
-    assert champion.tags["promotion"].startswith("promoted: version 1 is the first champion")
+    assert champion.tags["promotion"].startswith("champion: the first version")
+    # Re-scored by the gate through the served model: the training loop's own figure.
     assert float(champion.tags["val_accuracy"]) == pytest.approx(
-        run.data.metrics["val_accuracy"], abs=1e-6
+        run.data.metrics["val_accuracy"], abs=2e-4
     )
     assert {"reports/training_history.csv", "checkpoint/checkpoint"} <= artifact_paths(
         client, run.info.run_id
