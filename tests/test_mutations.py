@@ -206,8 +206,29 @@ MUTATIONS = (
     Mutation(
         "a worse version takes the champion alias",
         "tracking/registry.py",
-        "if accuracy >= champion_accuracy:",
-        "if True:",
+        "candidate.accuracy + _EPSILON >= needed,",
+        "True,",
+        ("tests/test_registry.py",),
+    ),
+    Mutation(
+        "the gate ignores min_gain (a tie or a lucky seed takes the alias)",
+        "tracking/registry.py",
+        "needed = champion.accuracy + criteria.min_gain",
+        "needed = champion.accuracy",
+        ("tests/test_registry.py",),
+    ),
+    Mutation(
+        "the gate ignores the class recall floor",
+        "tracking/registry.py",
+        "candidate.class_recall[worst] + _EPSILON >= criteria.class_recall_floor,",
+        "True,",
+        ("tests/test_registry.py",),
+    ),
+    Mutation(
+        "the gate scores the test split instead of the validation split",
+        "tracking/registry.py",
+        'catalog.load("x_val"),',
+        'catalog.load("x_test"),',
         ("tests/test_registry.py",),
     ),
     Mutation(
