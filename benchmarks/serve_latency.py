@@ -1,29 +1,44 @@
-"""How fast does the served model answer? Latency of small requests, throughput of large.
+"""How fast does the served model answer, against the same model in this process?
 
-Against a running ``mlflow models serve`` (the README's command), with real MNIST test
-digits from ``data/02_intermediate/test_images.npy`` (run ``kedro run`` first):
+Starts ``mlflow models serve`` of a registered version (the README's command, with
+``--workers``), in its own process group, and measures, with real MNIST test digits
+(``data/02_intermediate/test_images.npy``; run ``kedro run`` first):
 
-- single-image requests, one at a time: median and 95th percentile latency;
-- one request of 10,000 images, several times: seconds (min, median) and images/s.
+1. one client, one image per request, sent as an encoded PNG file and as a pixel array:
+   median and 95th percentile latency;
+2. 16 clients at once (threads, each on its own kept-alive connection), one PNG image
+   per request: requests/s, median and 95th percentile latency;
+3. requests of 10,000 images, as encoded PNG files and as pixel arrays: seconds (median
+   of ``--repeats``) and images/s.
 
-The reference in the same script is the same model loaded in this process
-(``mlflow.pyfunc.load_model``) predicting the same arrays with no HTTP, JSON or
-request parsing: the ratio served / in-process says how much of a request is the
-model's own work. Request bodies are encoded once, before timing.
+The reference, in the same run: the same model loaded in this process
+(``mlflow.pyfunc.load_model``) predicting the same request's contents (the same PNG
+files, decoded and prepared, or the same arrays) with no HTTP or JSON. Each served
+figure is printed with its ratio to that. Request bodies are encoded before timing. The
+clients share the machine with the server, as a load test on one machine does.
 
-    mlflow models serve -m models:/mnist_classifier@champion --env-manager local \\
-        --host 127.0.0.1 --port 5001 &
-    python benchmarks/serve_latency.py
-    python benchmarks/serve_latency.py --url http://127.0.0.1:5001 --singles 200 --repeats 3
+    python benchmarks/serve_latency.py                        # the champion, 2 workers
+    python benchmarks/serve_latency.py --model models:/mnist_classifier/3 --workers 1
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
+import contextlib
+import http.client
+import io
 import json
+import os
+import signal
+import socket
 import statistics
+import subprocess
+import sys
+import threading
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -31,93 +46,175 @@ import numpy as np
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
-def _post(url: str, body: bytes) -> float:
-    """Send one request; the seconds until its whole answer is read."""
-    request = urllib.request.Request(
-        f"{url}/invocations", data=body, headers={"Content-Type": "application/json"}
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def _server(model: str, workers: int) -> Iterator[int]:
+    """``mlflow models serve`` of ``model`` on a free port, stopped (its whole group) after."""
+    port = _free_port()
+    command = [
+        str(Path(sys.executable).with_name("mlflow")),
+        "models",
+        "serve",
+        "-m",
+        model,
+        "--env-manager",
+        "local",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+    ]
+    env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{PROJECT_ROOT / 'mlflow.db'}"}
+    process = subprocess.Popen(
+        command,
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
-    start = time.perf_counter()
-    with urllib.request.urlopen(request, timeout=600) as response:
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2).close()
+                break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise SystemExit(f"mlflow models serve -m {model} did not start") from None
+                time.sleep(0.5)
+        yield port
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+
+
+def _png(image: np.ndarray) -> str:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(image).save(buffer, format="PNG")
+    return base64.b64encode(buffer.getvalue()).decode()
+
+
+class _Client:
+    """One kept-alive connection to the server."""
+
+    def __init__(self, port: int) -> None:
+        self._connection = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+
+    def post(self, body: bytes) -> float:
+        """Send one request; the seconds until its whole answer is read."""
+        start = time.perf_counter()
+        self._connection.request("POST", "/invocations", body, {"Content-Type": "application/json"})
+        response = self._connection.getresponse()
         response.read()
         if response.status != 200:
-            raise RuntimeError(f"the server answered {response.status}")
-    return time.perf_counter() - start
+            raise SystemExit(f"the server answered {response.status}")
+        return time.perf_counter() - start
 
 
-def _body(images: np.ndarray) -> bytes:
-    return json.dumps({"inputs": images.tolist()}).encode()
+def _percentiles(seconds: list[float]) -> str:
+    ms = np.asarray(seconds) * 1000
+    return f"p50 {np.percentile(ms, 50):6.2f} ms  p95 {np.percentile(ms, 95):6.2f} ms"
 
 
-def _in_process(model_uri: str, images: np.ndarray, singles: int, repeats: int):
-    """The same model's predict in this process: per single image, and the large batch."""
-    import mlflow
-
-    model = mlflow.pyfunc.load_model(model_uri)
-    pixels = images.astype(np.float64)
-    model.predict(pixels[:1])  # first call: graph tracing, not steady state
-    single = []
-    for index in range(singles):
+def _timed(call, times: int) -> list[float]:
+    call()  # the first call: graph tracing, not steady state
+    seconds = []
+    for _ in range(times):
         start = time.perf_counter()
-        model.predict(pixels[index : index + 1])
-        single.append(time.perf_counter() - start)
-    large = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        model.predict(pixels)
-        large.append(time.perf_counter() - start)
-    return single, large
+        call()
+        seconds.append(time.perf_counter() - start)
+    return seconds
 
 
 def main() -> None:
-    """Measure and print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--url", default="http://127.0.0.1:5001")
-    parser.add_argument(
-        "--model-uri",
-        default="models:/mnist_classifier@champion",
-        help="the model the server serves (for the in-process reference)",
-    )
-    parser.add_argument("--singles", type=int, default=200)
+    parser.add_argument("--model", default="models:/mnist_classifier@champion")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--singles", type=int, default=300)
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--concurrent", type=int, default=2000, help="requests of step 2")
     parser.add_argument("--large", type=int, default=10_000)
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
 
+    import mlflow
+    import pandas as pd
+
+    mlflow.set_tracking_uri(f"sqlite:///{PROJECT_ROOT / 'mlflow.db'}")
     images = np.load(PROJECT_ROOT / "data" / "02_intermediate" / "test_images.npy")
-    large_images = images[: args.large]
-    bodies = [_body(images[i : i + 1]) for i in range(args.singles)]
-    large_body = _body(large_images)
+    large = images[: args.large]
+    pngs = [_png(image) for image in large]
+    png_body = lambda items: json.dumps({"inputs": items}).encode()  # noqa: E731
+    pixel_body = lambda array: json.dumps({"inputs": array.tolist()}).encode()  # noqa: E731
+    one_png, one_pixels = png_body(pngs[:1]), pixel_body(large[:1])
+    large_png, large_pixels = png_body(pngs), pixel_body(large)
 
-    _post(args.url, bodies[0])  # warm-up
-    single = [_post(args.url, body) for body in bodies]
-    large = [_post(args.url, large_body) for _ in range(args.repeats)]
-    local_single, local_large = _in_process(
-        args.model_uri, large_images, args.singles, args.repeats
+    model = mlflow.pyfunc.load_model(args.model)
+    local = {
+        "one PNG": _timed(lambda: model.predict(np.asarray(pngs[:1])), args.singles),
+        "one pixel array": _timed(lambda: model.predict(large[:1].astype(float)), args.singles),
+        "10k PNGs": _timed(lambda: model.predict(np.asarray(pngs)), args.repeats),
+        "10k pixel arrays": _timed(lambda: model.predict(large.astype(float)), args.repeats),
+    }
+    assert isinstance(model.predict(np.asarray(pngs[:1])), pd.DataFrame)
+
+    with _server(args.model, args.workers) as port:
+        client = _Client(port)
+        served = {
+            "one PNG": _timed(lambda: client.post(one_png), args.singles),
+            "one pixel array": _timed(lambda: client.post(one_pixels), args.singles),
+            "10k PNGs": _timed(lambda: client.post(large_png), args.repeats),
+            "10k pixel arrays": _timed(lambda: client.post(large_pixels), args.repeats),
+        }
+        latencies, lock = [], threading.Lock()
+        per_client = args.concurrent // args.clients
+
+        def load() -> None:
+            own = _Client(port)
+            for _ in range(per_client):
+                seconds = own.post(one_png)
+                with lock:
+                    latencies.append(seconds)
+
+        threads = [threading.Thread(target=load) for _ in range(args.clients)]
+        start = time.perf_counter()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        wall = time.perf_counter() - start
+
+    print(f"\n{args.model}, mlflow models serve --workers {args.workers}")
+    print(
+        f"request sizes: one PNG {len(one_png):,} B, one pixel array {len(one_pixels):,} B, "
+        f"10k PNGs {len(large_png) / 1e6:.1f} MB, 10k pixel arrays {len(large_pixels) / 1e6:.1f} MB"
     )
-
-    def ms(values: list[float]) -> str:
-        return (
-            f"median {1000 * statistics.median(values):.1f} ms, "
-            f"p95 {1000 * float(np.percentile(values, 95)):.1f} ms"
+    for name in ("one PNG", "one pixel array"):
+        ratio = statistics.median(served[name]) / statistics.median(local[name])
+        print(
+            f"1 client, {name:<16} served {_percentiles(served[name])}  in-process "
+            f"{_percentiles(local[name])}  ratio {ratio:.1f}"
         )
-
+    for name in ("10k PNGs", "10k pixel arrays"):
+        s, lo = statistics.median(served[name]), statistics.median(local[name])
+        print(
+            f"{name:<17} served {s:6.2f} s ({args.large / s:7,.0f} images/s)  in-process "
+            f"{lo:6.2f} s ({args.large / lo:7,.0f} images/s)  ratio {s / lo:.1f}"
+        )
     print(
-        f"single image, {args.singles} requests: served {ms(single)}; in-process {ms(local_single)}"
-    )
-    print(
-        f"  ratio served / in-process (median): "
-        f"{statistics.median(single) / statistics.median(local_single):.1f}"
-    )
-    print(
-        f"{len(large_images):,} images in one request ({len(large_body) / 1e6:.1f} MB), "
-        f"{args.repeats} times: served min {min(large):.2f} s, median "
-        f"{statistics.median(large):.2f} s = {len(large_images) / statistics.median(large):,.0f} "
-        f"images/s; in-process min {min(local_large):.2f} s, median "
-        f"{statistics.median(local_large):.2f} s = "
-        f"{len(large_images) / statistics.median(local_large):,.0f} images/s"
-    )
-    print(
-        f"  ratio served / in-process (median): "
-        f"{statistics.median(large) / statistics.median(local_large):.1f}"
+        f"{args.clients} clients at once, one PNG per request: {len(latencies) / wall:.0f} "
+        f"requests/s, {_percentiles(latencies)}"
     )
 
 

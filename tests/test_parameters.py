@@ -11,7 +11,7 @@ from mnist_pipeline.parameters import NAMESPACES, ParameterError, TrainParameter
 
 from .conftest import PROJECT_ROOT
 
-ALL = {"ingest", "preprocess", "train", "evaluate", "predict", "tune", "registry"}
+ALL = {"ingest", "preprocess", "train", "evaluate", "predict", "tune", "registry", "serving"}
 
 #: The tutorial's own settings (its constants, its EMA, its input_data split).
 SEED_VALUES = {
@@ -240,6 +240,10 @@ RULES = [
     ("registry", "max_class_drop", -0.1, "registry.max_class_drop=-0.1 is invalid"),
     ("registry", "class_recall_floor", 1.5, "registry.class_recall_floor=1.5 is invalid"),
     ("registry", "smoke_images", 0, "registry.smoke_images=0 is invalid: it must be a whole"),
+    ("serving", "exports", ["pickle"], "serving.exports.0 is invalid: Input should be"),
+    ("serving", "max_request_images", 0, "serving.max_request_images=0 is invalid"),
+    ("serving", "max_image_bytes", 0, "serving.max_image_bytes=0 is invalid"),
+    ("serving", "max_image_pixels", 0, "serving.max_image_pixels=0 is invalid"),
 ]
 
 

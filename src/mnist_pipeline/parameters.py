@@ -363,6 +363,16 @@ class RegistryParameters(Parameters):
     smoke_images: int = Field(ge=1, le=5000)
 
 
+class ServingParameters(Parameters):
+    """``parameters_serving.yml``: what the served model is exported as, and accepts."""
+
+    namespace: ClassVar[str] = "serving"
+    exports: list[Literal["tf_saved_model", "onnx", "litert"]]
+    max_request_images: int = Field(ge=1)
+    max_image_bytes: int = Field(ge=1)
+    max_image_pixels: int = Field(ge=1)
+
+
 #: namespace -> its parameters.
 NAMESPACES: dict[str, type[Parameters]] = {
     parameters.namespace: parameters
@@ -374,6 +384,7 @@ NAMESPACES: dict[str, type[Parameters]] = {
         PredictParameters,
         TuneParameters,
         RegistryParameters,
+        ServingParameters,
     )
 }
 

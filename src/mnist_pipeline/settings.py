@@ -21,16 +21,13 @@ from mnist_pipeline.training.tensorflow_banner import filter_tensorflow_banner
 #: (logger, text) of the messages logged through Python's ``logging`` (Kedro routes warnings
 #: there too) that are dropped.
 _DROPPED_LOG_MESSAGES = (
-    # kedro-mlflow's KedroPipelineModel.predict has no type hints, so MLflow asks for them
-    # whenever kedro-mlflow is imported (under its own `simplefilter("once")`, past any
-    # warnings filter). The model's signature is given when it is logged, which is what
-    # the hints would give.
+    # MLflow asks every pyfunc model's `predict` for type hints (kedro-mlflow's, whenever it
+    # is imported; the served model's), under its own `simplefilter("once")`, past any
+    # warnings filter. The served model takes either pixel arrays or image files, which no
+    # one hint says; it checks what it is sent itself, and its signature says what it returns.
     ("py.warnings", "Add type hints to the `predict` method"),
-    # kedro-mlflow logs the model as a Python object (cloudpickled); only it can change that.
+    # The served model is logged as a Python object (cloudpickled), with its code beside it.
     ("mlflow.pyfunc", "Passing a Python object as `python_model`"),
-    # kedro-viz filters the pipelines it shows, which demotes kedro-mlflow's PipelineML
-    # (only `kedro run` of the whole pipeline logs the model; viz never does).
-    ("kedro_mlflow.pipeline.pipeline_ml", "is no longer a 'PipelineML' object"),
 )
 # Kedro 1.7 registers its resolvers with OmegaConf's deprecated call.
 warnings.filterwarnings(

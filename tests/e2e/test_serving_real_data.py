@@ -107,7 +107,7 @@ def test_served_champion_answers_like_evaluate_and_refuses_bad_requests(project)
                 {"inputs": [(np.minimum(images[0], 200) + 0.5).tolist()]},
                 "whole numbers",
             ),
-            "strings": ({"inputs": [[["a"] * 28] * 28]}, "could not convert string"),
+            "strings": ({"inputs": [[["a"] * 28] * 28]}, "numbers 0..255"),
             "no images": ({"inputs": []}, ""),
             "no inputs key": ({"images": [images[0].tolist()]}, "inputs"),
             "not JSON": (b"{not json", "valid JSON"),
@@ -261,3 +261,146 @@ def test_mlflow_ui_opens_on_the_training_runs(project, tmp_path):
         assert run.info.run_name in page
     assert "Run Name" in page and "matching runs" in page
     assert "Detect Issues" not in page
+
+
+def _encoded(image: Image.Image, file_format: str) -> str:
+    import base64
+    import io
+
+    buffer = io.BytesIO()
+    image.save(buffer, format=file_format)
+    return base64.b64encode(buffer.getvalue()).decode()
+
+
+def _served(project: Path):
+    port = free_port()
+    command = [
+        str(BIN / "mlflow"),
+        "models",
+        "serve",
+        "-m",
+        "models:/mnist_classifier@champion",
+        "--env-manager",
+        "local",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        "2",
+    ]
+    env = {"MLFLOW_TRACKING_URI": f"sqlite:///{project / 'mlflow.db'}"}
+    base = f"http://127.0.0.1:{port}"
+    return base, running_server(command, project, f"{base}/health", env=env, timeout=180)
+
+
+def test_served_image_files_are_answered_as_predict_answers_them(project, tmp_path):
+    images, labels = _test_split(project)
+    rng = np.random.default_rng(7)
+    folder = project / "data" / "01_raw" / "new_digits"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir()
+    formats = {"PNG": "png", "JPEG": "jpg", "BMP": "bmp"}
+    records, truth = [], {}
+    for index in range(90):
+        file_format = list(formats)[index % 3]
+        name = f"digit-{index:03d}.{formats[file_format]}"
+        picture = _render(images[index], rng, index)
+        picture.save(folder / name, format=file_format)
+        records.append({"image": _encoded(picture, file_format), "name": name})
+        truth[name] = int(labels[index])
+    result = run_kedro(project, "run", "--pipeline=predict")
+    assert result.returncode == 0, result.stderr[-3000:]
+    by_predict = pd.read_csv(project / "data" / "07_model_output" / "predictions.csv")
+    base, server = _served(project)
+    with server:
+        status, answer = _post(f"{base}/invocations", {"dataframe_records": records})
+    assert status == 200, answer
+    served = pd.DataFrame(answer["predictions"])
+    assert served["name"].tolist() == [r["name"] for r in records]
+    assert (served["error"] == "").all()
+    merged = served.merge(by_predict, left_on="name", right_on="file")
+    assert len(merged) == 90
+    assert (merged["digit_x"].astype(int) == merged["digit_y"].astype(int)).all()
+    accuracy = np.mean(
+        [truth[n] == d for n, d in zip(served["name"], served["digit"], strict=True)]
+    )
+    assert accuracy >= 0.95
+
+
+def test_bad_image_requests_are_400s_naming_the_item_and_serving_goes_on(project):
+    images, _ = _test_split(project)
+    good = _encoded(Image.fromarray(images[0]), "PNG")
+    huge = _encoded(Image.new("L", (6000, 6000), 255), "PNG")  # 36 million pixels
+    bad_requests = {
+        "undecodable": ({"inputs": [good, "%%% not base64"]}, "Image 1 is not base64"),
+        "named": (
+            {"dataframe_records": [{"image": "@@", "name": "scan.png"}]},
+            "Image 0 ('scan.png') is not base64",
+        ),
+        "mixed kinds": ({"inputs": [good, images[0].tolist()]}, ""),
+        "too many pixels": ({"inputs": [huge]}, "Image 0 is 6000x6000 pixels, over"),
+        "too many bytes": ({"inputs": ["A" * 7_000_000]}, "Image 0 is over 5,000,000 bytes"),
+        "too many images": ({"inputs": [good] * 10_001}, "The request holds 10,001 images"),
+    }
+    base, server = _served(project)
+    with server:
+        for name, (body, first_line) in bad_requests.items():
+            status, answer = _post(f"{base}/invocations", body)
+            assert status == 400, (name, status, answer)
+            message = answer.get("message", "")
+            assert message.splitlines()[0].startswith(first_line), (name, message[:300])
+            assert "Failed to predict data" not in message.splitlines()[0]
+        blank = _encoded(Image.new("L", (50, 50), 255), "PNG")
+        status, answer = _post(f"{base}/invocations", {"inputs": [good, blank]})
+    assert status == 200  # still serving; an image without ink is that row's error
+    rows = answer["predictions"]
+    assert rows[0]["error"] == "" and rows[1]["error"].startswith("no ink")
+    assert rows[1].get("digit") is None
+
+
+def test_the_champions_exports_are_on_its_version_and_equal_to_the_keras_model(project):
+    import mlflow
+
+    from mnist_pipeline.datasets import KerasModelDataset
+
+    mlflow.set_tracking_uri(f"sqlite:///{project / 'mlflow.db'}")
+    model_dir = Path(mlflow.artifacts.download_artifacts("models:/mnist_classifier@champion"))
+    artifacts = model_dir / "artifacts"
+    assert (artifacts / "saved_model" / "saved_model.pb").is_file()
+    assert (artifacts / "model.onnx").is_file() and (artifacts / "model.tflite").is_file()
+
+    images, _ = _test_split(project)
+    pixels = images.astype(np.float32)
+    keras_model = KerasModelDataset(
+        str(project / "data" / "06_models" / "mnist_model.keras")
+    ).load()
+    logits = np.asarray(keras_model(pixels.reshape(len(pixels), -1) / 255.0, training=False))
+    expected = np.exp(logits - logits.max(1, keepdims=True))
+    expected /= expected.sum(1, keepdims=True)
+
+    import onnxruntime
+    import tensorflow as tf
+    from ai_edge_litert.interpreter import Interpreter
+
+    session = onnxruntime.InferenceSession(str(artifacts / "model.onnx"))
+    by_onnx = session.run(None, {session.get_inputs()[0].name: pixels})[0]
+    saved = tf.saved_model.load(str(artifacts / "saved_model"))
+    by_saved_model = np.asarray(saved.serve(tf.constant(pixels)))
+    interpreter = Interpreter(model_path=str(artifacts / "model.tflite"))
+    signature = interpreter.get_signature_runner()
+    (input_name,) = signature.get_input_details()
+    by_litert = np.concatenate(
+        [
+            next(iter(signature(**{input_name: pixels[i : i + 1000]}).values()))
+            for i in range(0, len(pixels), 1000)
+        ]
+    )
+    for name, probabilities in (
+        ("onnx", by_onnx),
+        ("saved_model", by_saved_model),
+        ("litert", by_litert),
+    ):
+        assert probabilities.shape == (10_000, 10), name
+        np.testing.assert_array_equal(probabilities.argmax(1), expected.argmax(1), err_msg=name)
+        np.testing.assert_allclose(probabilities, expected, atol=1e-5, err_msg=name)

@@ -11,24 +11,18 @@ from ..conftest import in_memory_catalog
 
 
 def test_registry_names_every_stage_and_the_default_runs_them_all():
-    from kedro_mlflow.pipeline.pipeline_ml import PipelineML
-
     pipelines = register_pipelines()
     stages = ("ingest", "preprocess", "train", "evaluate")
     assert set(pipelines) == {*stages, "__default__", "predict", "tune", "train_best"}
     default_nodes = {n.name for n in pipelines["__default__"].nodes}
     assert default_nodes == {n.name for stage in stages for n in pipelines[stage].nodes}
     assert not {n.name for n in pipelines["predict"].nodes} & default_nodes
-    # Only the pipelines that train log (and register) the model: kedro-mlflow does so
-    # for a PipelineML alone, so these must be PipelineML objects themselves.
-    assert {name for name, p in pipelines.items() if isinstance(p, PipelineML)} == {
+    # Only the pipelines that train export, log and register the served model.
+    assert {name for name, p in pipelines.items() if "served_model" in p.all_outputs()} == {
         "train",
         "__default__",
         "train_best",
     }
-    for name in ("train", "__default__", "train_best"):
-        assert pipelines[name].input_name == "digit_images"
-        assert pipelines[name].inference.outputs() == {"digit_predictions"}
 
 
 def test_ingest_then_preprocess_in_memory(small_mnist):

@@ -1,21 +1,22 @@
-"""``inference``: what the served model checks and answers, on an in-memory catalog."""
+"""``inference``: what the served model reads, checks and answers."""
 
 from __future__ import annotations
 
+import base64
+import io
+
 import numpy as np
+import pandas as pd
 import pytest
-from kedro.runner import SequentialRunner
 from mlflow.exceptions import MlflowException
 
-from mnist_pipeline.pipelines import inference
 from mnist_pipeline.pipelines.inference.nodes import (
     PREDICTION_COLUMNS,
     InvalidImagesError,
     check_digit_images,
     predictions_table,
+    requested_images,
 )
-
-from ..conftest import in_memory_catalog
 
 
 def _images(count: int = 2, dtype=np.uint8) -> np.ndarray:
@@ -78,39 +79,123 @@ class _LinearModel:
         return features @ self.weights
 
 
-def test_inference_pipeline_scales_pixels_and_predicts_on_an_in_memory_catalog():
-    pipeline = inference.create_pipeline()
-    assert pipeline.inputs() == {inference.INPUT_NAME, "mnist_model"}
-    assert pipeline.outputs() == {"digit_predictions"}
+LIMITS = {"max_request_images": 5, "max_image_bytes": 20_000, "max_image_pixels": 200 * 200}
+PREPARATION = {"box_size": 20, "ink_threshold": 0.2, "min_contrast": 40}
+
+
+def _encoded(image: np.ndarray, file_format: str = "PNG") -> str:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(image).save(buffer, format=file_format)
+    return base64.b64encode(buffer.getvalue()).decode()
+
+
+def _a_seven(side: int = 56, dark_on_light: bool = False) -> np.ndarray:
+    """A thick 7 on a square field."""
+    image = np.zeros((side, side), np.uint8)
+    top, stem = side // 5, side // 10
+    image[top : top + stem, side // 4 : 3 * side // 4] = 255
+    for row in range(top, 4 * side // 5):
+        column = 3 * side // 4 - (row - top) // 2
+        image[row, column - stem : column] = 255
+    return 255 - image if dark_on_light else image
+
+
+def test_a_served_model_runs_the_inference_functions_in_order():
+    """The served model: the request read, the pixels scaled by preprocess's node, the
+    network, the table; encoded files get their names and errors."""
+    from mnist_pipeline.tracking.served_model import DigitClassifier
+
     weights = np.zeros((784, 10), np.float32)
     weights[0, 3] = 10.0  # the first pixel votes for 3, scaled to [0, 1]
+    model = DigitClassifier(PREPARATION, LIMITS)
+    model._network = _LinearModel(weights)
     images = np.zeros((2, 28, 28), np.float64)
     images[0, 0, 0] = 255.0
-    catalog = in_memory_catalog(
-        {inference.INPUT_NAME: images, "mnist_model": _LinearModel(weights)}, pipeline.all_outputs()
-    )
-    SequentialRunner().run(pipeline, catalog)
-    table = catalog.load("digit_predictions")
+    table = model.predict(None, images)
+    assert list(table.columns) == PREDICTION_COLUMNS
     assert table["digit"].tolist() == [3, 0]
     assert table.loc[0, "p3"] == pytest.approx(np.exp(10) / (np.exp(10) + 9))
     assert table.loc[1, "probability"] == pytest.approx(0.1)
+    files = pd.DataFrame(
+        {
+            "image": [_encoded(_a_seven()), base64.b64encode(b"not an image").decode()],
+            "name": ["seven.png", "notes.txt"],
+        }
+    )
+    answer = model.predict(None, files)
+    assert list(answer.columns) == ["name", *PREDICTION_COLUMNS, "error"]
+    assert answer["name"].tolist() == ["seven.png", "notes.txt"]
+    assert answer.loc[0, "error"] == "" and not pd.isna(answer.loc[0, "digit"])
+    assert "not a readable PNG, JPEG or BMP image" in answer.loc[1, "error"]
+    assert pd.isna(answer.loc[1, "digit"])
 
 
-def test_the_served_models_runner_mutes_kedros_per_node_lines(caplog):
-    import logging
+@pytest.mark.parametrize("file_format", ["PNG", "JPEG", "BMP"])
+@pytest.mark.parametrize("dark_on_light", [False, True])
+def test_encoded_files_are_prepared_as_predict_prepares_them(file_format, dark_on_light):
+    from PIL import Image
 
-    from kedro.pipeline import node, pipeline
+    from mnist_pipeline.pipelines.predict.nodes import mnist_like
 
-    from mnist_pipeline.tracking.model import kedro_pipeline_model_kwargs
+    image = _a_seven(84, dark_on_light)
+    text = _encoded(image, file_format)
+    images, items = requested_images(np.asarray([text]), PREPARATION, LIMITS)
+    decoded = Image.open(io.BytesIO(base64.b64decode(text)))
+    np.testing.assert_array_equal(images[0], mnist_like(decoded, **PREPARATION))
+    assert items["error"].tolist() == [""]
+    data_url = f"data:image/{file_format.lower()};base64,{text}"
+    again, _ = requested_images({"image": [data_url]}, PREPARATION, LIMITS)
+    np.testing.assert_array_equal(again, images)
 
-    runner = kedro_pipeline_model_kwargs()["runner"]
-    assert type(runner).__name__ == "SequentialRunner"  # kedro-mlflow picks it by name
-    tiny = pipeline([node(lambda x: x + 1, "a", "b", name="add_one")])
-    kedro_logger = logging.getLogger("kedro")
-    level = kedro_logger.level
-    with caplog.at_level(logging.INFO):
-        runner.run(tiny, in_memory_catalog({"a": 1}, ["b"]))
-    assert not [
-        r for r in caplog.records if r.name.startswith("kedro") and r.levelno < logging.WARNING
-    ]
-    assert kedro_logger.level == level  # restored after the run
+
+def test_an_image_without_ink_is_an_error_row_and_the_others_are_answered():
+    blank = np.full((40, 40), 255, np.uint8)
+    images, items = requested_images(
+        np.asarray([_encoded(blank), _encoded(_a_seven())]), PREPARATION, LIMITS
+    )
+    assert len(images) == 1
+    assert items["error"][0].startswith("no ink") and items["error"][1] == ""
+
+
+@pytest.mark.parametrize(
+    ("request_", "message"),
+    [
+        (np.asarray(["not base64!"] * 2), "Image 0 is not base64-encoded file bytes"),
+        (
+            pd.DataFrame({"image": ["aGVsbG8=", "%%%"], "name": ["a.png", "b.png"]}),
+            "Image 1 ('b.png') is not base64-encoded file bytes",
+        ),
+        (np.asarray(["x" * 30_000]), "Image 0 is over 20,000 bytes (serving.max_image_bytes)"),
+        (
+            np.asarray([_encoded(np.zeros((300, 300), np.uint8))]),
+            "Image 0 is 300x300 pixels, over 40,000",
+        ),
+        (np.asarray([_encoded(_a_seven())] * 6), "The request holds 6 images, over 5"),
+        (
+            np.array([np.zeros((28, 28)), "abc"], dtype=object),
+            "Image 0 is not a base64 text (it is a",
+        ),
+        (pd.DataFrame({"pixels": [1]}), "A table of images needs an `image` column"),
+    ],
+    ids=[
+        "undecodable",
+        "undecodable-named",
+        "too-many-bytes",
+        "too-many-pixels",
+        "too-many-images",
+        "mixed",
+        "no-image-column",
+    ],
+)
+def test_requests_that_cannot_be_answered_name_the_item_and_why(request_, message):
+    with pytest.raises(InvalidImagesError) as excinfo:
+        requested_images(request_, PREPARATION, LIMITS)
+    assert str(excinfo.value).startswith(message) or message in str(excinfo.value)
+
+
+def test_the_400s_message_stays_its_own_when_mlflows_server_prefixes_the_request():
+    error = InvalidImagesError("Image 3 ('scan.png') is over 5,000,000 bytes")
+    error.message = f"Failed to predict data '{'x' * 10_000}'. \nError: {error.message}"
+    assert error.message.splitlines()[0] == "Image 3 ('scan.png') is over 5,000,000 bytes"

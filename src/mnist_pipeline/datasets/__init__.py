@@ -10,6 +10,7 @@ atomic saves (:mod:`.reports`, :mod:`.figures`).
 from .checkpoint_dataset import TensorFlowCheckpointDataset
 from .idx_dataset import ChecksumError, IDXDataset
 from .image_folder_dataset import ImageFolderDataset
+from .keras_exports_dataset import KerasExportsDataset
 from .keras_model_dataset import KerasModelDataset
 from .numpy_dataset import NumpyDataset
 from .optuna_storage_dataset import OptunaStorageDataset
@@ -19,6 +20,7 @@ __all__ = [
     "ChecksumError",
     "IDXDataset",
     "ImageFolderDataset",
+    "KerasExportsDataset",
     "KerasModelDataset",
     "NumpyDataset",
     "OptunaStorageDataset",

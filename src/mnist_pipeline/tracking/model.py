@@ -1,42 +1,46 @@
-"""How a trained model reaches MLflow: the inference pipeline, packaged by kedro-mlflow.
+"""How a trained model reaches MLflow: the served model, logged and registered.
 
-Every pipeline that trains is a kedro-mlflow ``PipelineML`` (see
-:mod:`mnist_pipeline.pipeline_registry`): at the end of its run kedro-mlflow logs the
-``inference`` pipeline, with the trained ``mnist_model`` copied in, as one pyfunc model
-and registers it as :data:`REGISTERED_MODEL_NAME`. These are the arguments of that
-``mlflow.pyfunc.log_model`` call: what the model takes and returns, an example request,
-and what it needs to load where it is served (the project's own code travels with it).
+Every run that trains saves :class:`.served_model.DigitClassifier` through the catalog's
+``served_model`` (:class:`MlflowServedModelDataset`): one MLflow pyfunc model per run,
+its artifacts the averaged Keras model that ``evaluate`` judges and its portable exports
+(TF SavedModel, ONNX, LiteRT), registered as :data:`REGISTERED_MODEL_NAME`. Served
+(``mlflow models serve``) or loaded (``mlflow.pyfunc.load_model``), it answers a request
+with the functions of :mod:`mnist_pipeline.pipelines.inference.nodes`, in order: read the
+images (pixel arrays, or encoded image files prepared as ``predict`` prepares a user's),
+scale the pixels with ``preprocess``'s own node, run the network, tabulate. No Kedro
+runner or catalog per request: the steps are the functions themselves.
 """
 
 from __future__ import annotations
 
-import contextlib
-import logging
-from collections.abc import Iterator
+import base64
+import io
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from kedro import runner as kedro_runner
+from kedro.io import AbstractDataset, DatasetError
 
 from mnist_pipeline.pipelines.inference.nodes import IMAGE_SIDE, PREDICTION_COLUMNS
 
 #: The registry name every trained model version is filed under.
 REGISTERED_MODEL_NAME = "mnist_classifier"
-#: The alias that points at the best version so far (see :mod:`.registry`).
+#: The alias that points at the version that serves (see :mod:`.registry`).
 CHAMPION_ALIAS = "champion"
-#: What loading and running the model needs besides Python (pinned to what trained it).
+#: What loading and running the served model needs besides Python (pinned to what trained it).
 RUNTIME_PACKAGES = (
     "kedro",
-    "kedro-datasets",
-    "kedro-mlflow",
     "mlflow",
     "tensorflow",
     "keras",
     "numpy",
     "pandas",
+    "pillow",
+    "scipy",
 )
+#: The exports (``datasets.KerasExportsDataset``), each an artifact of the served model.
+EXPORT_FILES = {"tf_saved_model": "saved_model", "onnx": "model.onnx", "litert": "model.tflite"}
 
 
 def registered_model_uri(version: int | str) -> str:
@@ -45,65 +49,90 @@ def registered_model_uri(version: int | str) -> str:
 
 
 def signature():
-    """Input: (N, 28, 28) pixel values 0..255 (float64, so that any JSON number parses and
-    is checked by the model itself). Output: ``digit``, ``probability``, ``p0``..``p9``."""
+    """What the model returns (it checks what it is sent itself, so it takes either kind):
+    ``name`` and ``error`` for encoded files, ``digit``, ``probability``, ``p0``..``p9``."""
     from mlflow.models import ModelSignature  # noqa: PLC0415
-    from mlflow.types import ColSpec, Schema, TensorSpec  # noqa: PLC0415
+    from mlflow.types import ColSpec, Schema  # noqa: PLC0415
 
     return ModelSignature(
-        inputs=Schema([TensorSpec(np.dtype(np.float64), (-1, IMAGE_SIDE, IMAGE_SIDE))]),
         outputs=Schema(
-            [ColSpec("long", PREDICTION_COLUMNS[0])]
+            [ColSpec("string", "name", required=False)]
+            + [ColSpec("long", PREDICTION_COLUMNS[0])]
             + [ColSpec("double", name) for name in PREDICTION_COLUMNS[1:]]
+            + [ColSpec("string", "error", required=False)]
         ),
     )
 
 
-def input_example() -> np.ndarray:
-    """One hand-drawn '1': a vertical stroke, white on black, as MNIST draws digits."""
-    image = np.zeros((1, IMAGE_SIDE, IMAGE_SIDE), dtype=np.float64)
-    image[0, 4:24, 13:16] = 255.0
-    return image
+def input_example():
+    """One hand-drawn '1' as an encoded PNG file with its name: a vertical stroke, black on
+    white paper, as a person would draw it. (Pixel arrays work too: N x 28 x 28 numbers
+    0-255, white on black as in MNIST.)"""
+    import pandas as pd  # noqa: PLC0415
+    from PIL import Image  # noqa: PLC0415
+
+    paper = np.full((IMAGE_SIDE * 4, IMAGE_SIDE * 4), 255, np.uint8)
+    paper[16:96, 52:62] = 0
+    buffer = io.BytesIO()
+    Image.fromarray(paper).save(buffer, format="PNG")
+    return pd.DataFrame(
+        {"image": [base64.b64encode(buffer.getvalue()).decode()], "name": ["one.png"]}
+    )
 
 
-@contextlib.contextmanager
-def _kedro_logs_muted() -> Iterator[None]:
-    kedro_logger = logging.getLogger("kedro")
-    level = kedro_logger.level
-    kedro_logger.setLevel(logging.WARNING)
-    try:
-        yield
-    finally:
-        kedro_logger.setLevel(level)
+class MlflowServedModelDataset(AbstractDataset[Any, Any]):
+    """Saving the served model's settings (``preparation``, ``limits``) logs a
+    :class:`.served_model.DigitClassifier` made of them to the active MLflow run as
+    ``model``, with the Keras model and the exports as its artifacts, and registers it.
 
+    Example catalog entry::
 
-class SequentialRunner(kedro_runner.SequentialRunner):
-    """Kedro's ``SequentialRunner`` without its per-node INFO lines, for the served model.
-
-    Kedro logs each dataset and node of every request through its rich log handler, which
-    costs more than the prediction itself. kedro-mlflow's model keeps a runner whose *class name*
-    matches the requested one (default ``SequentialRunner``), hence the same name.
+        served_model:
+          type: mnist_pipeline.tracking.model.MlflowServedModelDataset
+          keras_model: data/06_models/mnist_model.keras
+          exports: data/06_models/exports
     """
 
-    def run(self, *args: Any, **kwargs: Any) -> Any:
-        """Run the pipeline with Kedro's INFO logs muted (warnings still show)."""
-        with _kedro_logs_muted():
-            return super().run(*args, **kwargs)
+    def __init__(self, keras_model: str, exports: str, metadata: dict | None = None) -> None:
+        """The local files to attach: the Keras model, and the exports' folder."""
+        self._keras_model = Path(keras_model)
+        self._exports = Path(exports)
+        self.metadata = metadata
 
+    def _describe(self) -> dict[str, Any]:
+        return {"keras_model": str(self._keras_model), "registered_model": REGISTERED_MODEL_NAME}
 
-def kedro_pipeline_model_kwargs() -> dict[str, Any]:
-    """The keyword arguments kedro-mlflow passes to its ``KedroPipelineModel``."""
-    return {"runner": SequentialRunner()}
+    def _exists(self) -> bool:
+        return False  # it lives in MLflow, one version per run
 
+    def save(self, data: dict[str, Any]) -> None:
+        """Log and register the served model (its code travels with it)."""
+        import mlflow  # noqa: PLC0415 (already imported by kedro-mlflow)
 
-def log_model_kwargs() -> dict[str, Any]:
-    """The keyword arguments kedro-mlflow passes to ``mlflow.pyfunc.log_model``."""
-    package = Path(__file__).resolve().parents[1]
-    return {
-        "name": "model",
-        "registered_model_name": REGISTERED_MODEL_NAME,
-        "signature": signature(),
-        "input_example": input_example(),
-        "pip_requirements": [f"{name}=={version(name)}" for name in RUNTIME_PACKAGES],
-        "code_paths": [str(package)],
-    }
+        from .served_model import DigitClassifier  # noqa: PLC0415 (imports mlflow.pyfunc)
+
+        artifacts = {"keras_model": str(self._keras_model)}
+        artifacts.update(
+            {
+                name: str(self._exports / file)
+                for name, file in EXPORT_FILES.items()
+                if (self._exports / file).exists()
+            }
+        )
+        package = Path(__file__).resolve().parents[1]
+        mlflow.pyfunc.log_model(
+            name="model",
+            python_model=DigitClassifier(data["preparation"], data["limits"]),
+            artifacts=artifacts,
+            signature=signature(),
+            input_example=input_example(),
+            pip_requirements=[f"{name}=={version(name)}" for name in RUNTIME_PACKAGES],
+            code_paths=[str(package)],
+            registered_model_name=REGISTERED_MODEL_NAME,
+        )
+
+    def load(self) -> Any:
+        """The served model is loaded from the registry (``champion_model``), not from here."""
+        raise DatasetError(
+            f"load the served model from the registry: models:/{REGISTERED_MODEL_NAME}@champion"
+        )

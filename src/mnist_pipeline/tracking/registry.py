@@ -1,7 +1,7 @@
 """The model registry: every trained model a version of ``mnist_classifier``; a gate decides
 which one serves.
 
-kedro-mlflow registers the model it logs at the end of a training run (:mod:`.model`).
+A training run logs and registers its served model (:mod:`.model`).
 :class:`ModelRegistryHook` then gives the new version the alias ``challenger`` and puts it
 through the gate: the candidate and the current champion are both scored now, by their
 served models, on the same validation split (the test set is never used to decide), and
@@ -41,8 +41,10 @@ from .model import CHAMPION_ALIAS, REGISTERED_MODEL_NAME, registered_model_uri
 
 logger = logging.getLogger(__name__)
 
-#: The trained model's dataset; saving it marks the MLflow run that trained a model.
+#: The trained model's dataset (what ``evaluate`` judges).
 MODEL_DATASET = "mnist_model"
+#: Saving it logs and registers the served model: it marks the MLflow run that trained one.
+SERVED_MODEL_DATASET = "served_model"
 #: Where the outcome of a registration is recorded (a catalog entry).
 REGISTRATION_DATASET = "model_registration"
 #: The alias of the newest version until the gate has spoken.
@@ -150,9 +152,9 @@ def served_digits(model_uri: str, images: np.ndarray) -> np.ndarray:
     return np.asarray(model.predict(images)["digit"], dtype=np.int64)
 
 
-#: Run in a fresh interpreter: load the served model, answer ``images``, refuse a pixel of
-#: 300; print what happened as JSON.
-_SMOKE = """
+#: Run in a fresh interpreter (the served model with the code it was logged with): load
+#: the served model, answer ``images``, refuse a pixel of 300; print what happened as JSON.
+_IN_A_FRESH_PROCESS = """
 import json, sys
 import numpy as np
 import mlflow
@@ -171,15 +173,14 @@ print(json.dumps({"digits": digits, "refused": refused}))
 """
 
 
-def smoke_test(model_uri: str, images: np.ndarray, expected: np.ndarray) -> str | None:
-    """Load the served model in a fresh process and send it ``images`` and a bad request:
-    ``None`` when it answers ``expected`` and refuses the bad one with a clear message,
-    else what went wrong, in one line."""
+def _in_a_fresh_process(model_uri: str, images: np.ndarray) -> dict[str, Any]:
+    """What the served model answers in a fresh process: ``digits`` and ``refused`` (the
+    message of a bad request), or ``failed`` (why it could not load or answer)."""
     with tempfile.TemporaryDirectory() as scratch:
         batch = Path(scratch) / "images.npy"
         np.save(batch, images)
         result = subprocess.run(
-            [sys.executable, "-c", _SMOKE, model_uri, str(batch)],
+            [sys.executable, "-c", _IN_A_FRESH_PROCESS, model_uri, str(batch)],
             capture_output=True,
             text=True,
             timeout=600,
@@ -187,9 +188,32 @@ def smoke_test(model_uri: str, images: np.ndarray, expected: np.ndarray) -> str 
             env={**os.environ, "PYTHONWARNINGS": "ignore"},
         )
     if result.returncode != 0:
-        last = (result.stderr.strip().splitlines() or ["no output"])[-1][:300]
-        return f"the served model failed to load or answer in a fresh process ({last})"
-    answer = json.loads(result.stdout.strip().splitlines()[-1])
+        return {"failed": (result.stderr.strip().splitlines() or ["no output"])[-1][:300]}
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def champion_digits(model_uri: str, images: np.ndarray) -> np.ndarray:
+    """The champion's answers: in this process, or, when it was logged with other code
+    than this process runs (an older version), in a fresh process with its own code."""
+    try:
+        return served_digits(model_uri, images)
+    except (AttributeError, ImportError, TypeError):  # unpickling it needs its own code
+        answer = _in_a_fresh_process(model_uri, images)
+        if "failed" in answer:
+            raise RegistryError(
+                f"The champion {model_uri} cannot be loaded to be compared with "
+                f"({answer['failed']}): promote a version by hand, or roll back."
+            ) from None
+        return np.asarray(answer["digits"], dtype=np.int64)
+
+
+def smoke_test(model_uri: str, images: np.ndarray, expected: np.ndarray) -> str | None:
+    """Load the served model in a fresh process and send it ``images`` and a bad request:
+    ``None`` when it answers ``expected`` and refuses the bad one with a clear message,
+    else what went wrong, in one line."""
+    answer = _in_a_fresh_process(model_uri, images)
+    if "failed" in answer:
+        return f"the served model failed to load or answer in a fresh process ({answer['failed']})"
     if answer["digits"] != [int(d) for d in expected]:
         return f"the served model answered {answer['digits']}, not {list(map(int, expected))}"
     if not answer["refused"] or "0..255" not in answer["refused"]:
@@ -296,9 +320,8 @@ def gate_new_version(
     champion_version = _alias(client, CHAMPION_ALIAS)
     champion = None
     if champion_version is not None:
-        champion = scores_of(
-            served_digits(registered_model_uri(champion_version.version), images), labels
-        )
+        champion_uri = registered_model_uri(champion_version.version)
+        champion = scores_of(champion_digits(champion_uri, images), labels)
     if serving_error is None:
         smoke = images[: criteria.smoke_images]
         serving_error = smoke_test(uri, smoke, digits[: criteria.smoke_images])
@@ -411,8 +434,8 @@ class ModelRegistryHook:
 
     @hook_impl
     def after_dataset_saved(self, dataset_name: str) -> None:
-        """Note the MLflow run that saved a trained model: its model will be registered."""
-        if dataset_name == MODEL_DATASET:
+        """Note the MLflow run that registered a served model."""
+        if dataset_name == SERVED_MODEL_DATASET:
             import mlflow  # noqa: PLC0415 (already imported by kedro-mlflow)
 
             run = mlflow.active_run()
@@ -420,10 +443,8 @@ class ModelRegistryHook:
 
     @hook_impl(trylast=True)
     def after_pipeline_run(self, pipeline, catalog) -> None:
-        """After kedro-mlflow's own hook has logged and registered the model (``trylast``)."""
-        from kedro_mlflow.pipeline.pipeline_ml import PipelineML  # noqa: PLC0415
-
-        if self._training_run_id is None or not isinstance(pipeline, PipelineML):
+        """After a run that registered a served model, once kedro-mlflow has closed its run."""
+        if self._training_run_id is None:
             return
         import mlflow  # noqa: PLC0415
 

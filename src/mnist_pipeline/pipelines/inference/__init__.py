@@ -1,5 +1,6 @@
-"""Pipeline ``inference``: raw 28x28 images -> digits; logged with every trained model."""
+"""The served model's steps: images in, digit predictions out (:mod:`.nodes`).
 
-from .pipeline import INPUT_NAME, create_pipeline
-
-__all__ = ["INPUT_NAME", "create_pipeline"]
+They are not a Kedro pipeline of their own: the served model
+(:class:`mnist_pipeline.tracking.served_model.DigitClassifier`) runs them in order for each
+request, and ``evaluate`` uses :func:`.nodes.predict_logits` on the test set.
+"""

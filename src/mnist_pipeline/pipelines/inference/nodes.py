@@ -1,12 +1,20 @@
-"""Turn raw MNIST-like images into digit predictions a person can read.
+"""What the served model does with a request: images in, digit predictions out.
 
-These nodes run inside the served MLflow model (kedro-mlflow's ``KedroPipelineModel``):
-they take what a client sends, so a bad request is told apart from a bug by
-:class:`InvalidImagesError`, whose message says what is wrong.
+The served MLflow model (:class:`mnist_pipeline.tracking.model.DigitClassifier`) runs these
+functions in order: :func:`requested_images` reads the request (pixel arrays, or encoded
+image files prepared exactly as ``predict`` prepares a user's files), the pixels are
+scaled by ``preprocess``'s own node, :func:`predict_logits` (which ``evaluate`` uses too)
+runs the network, :func:`predictions_table` tabulates. They take what a client sends, so
+a bad request is told apart from a bug by :class:`InvalidImagesError`, whose message says
+which item is wrong and why.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import io
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -34,6 +42,8 @@ def predict_logits(model: Any, features: np.ndarray) -> np.ndarray:
         np.asarray(model(features[start : start + PREDICT_CHUNK], training=False))
         for start in range(0, len(features), PREDICT_CHUNK)
     ]
+    if not chunks:
+        return np.zeros((0, 10), np.float32)
     return np.concatenate(chunks).astype(np.float32, copy=False)
 
 
@@ -45,15 +55,28 @@ def softmax(logits: np.ndarray) -> np.ndarray:
 
 
 class InvalidImagesError(UserFacingError, MlflowException):
-    """The images given for prediction are not (N, 28, 28) whole numbers in 0..255.
+    """A request the served model cannot answer: which item is wrong, and why.
 
     An ``MlflowException`` with code ``INVALID_PARAMETER_VALUE``: MLflow's scoring server
     answers it with HTTP 400 and this message (any other error becomes a generic one).
+    The server rewrites a model's message as ``Failed to predict data '<the whole
+    request>'. Error: <message>``; this error keeps its own message, so that the reason
+    is the 400's first line, not a copy of the request.
     """
 
     def __init__(self, message: str) -> None:
         """Create the error with ``message`` (what is wrong with which image)."""
+        self._reason = message
         super().__init__(message, error_code=INVALID_PARAMETER_VALUE)
+
+    @property
+    def message(self) -> str:
+        """What is wrong, whatever a caller prefixes."""
+        return self._reason
+
+    @message.setter
+    def message(self, value: str) -> None:
+        pass
 
 
 def check_digit_images(images: np.ndarray) -> np.ndarray:
@@ -99,10 +122,129 @@ def _first_pixel(images: np.ndarray, wrong: np.ndarray) -> str:
 
 
 def predictions_table(logits: np.ndarray) -> pd.DataFrame:
-    """One row per image: the predicted ``digit``, its ``probability`` and ``p0``..``p9``."""
+    """One row per image: the predicted ``digit``, its ``probability`` and ``p0``..``p9``.
+
+    Built in one step from its columns: a served request of one image is mostly this.
+    """
     probabilities = softmax(logits)
     digits = probabilities.argmax(axis=1)
-    table = pd.DataFrame(probabilities, columns=PREDICTION_COLUMNS[2:])
-    table.insert(0, "digit", digits.astype(np.int64))
-    table.insert(1, "probability", probabilities[np.arange(len(digits)), digits])
-    return table
+    columns = {
+        "digit": digits.astype(np.int64),
+        "probability": probabilities[np.arange(len(digits)), digits],
+        **{name: probabilities[:, index] for index, name in enumerate(PREDICTION_COLUMNS[2:])},
+    }
+    return pd.DataFrame(columns)
+
+
+def _encoded_length(decoded_bytes: int) -> int:
+    """How long a base64 text is for ``decoded_bytes`` of file."""
+    return 4 * ((decoded_bytes + 2) // 3)
+
+
+def _item(index: int, name: str | None) -> str:
+    return f"Image {index}" + (f" ({name!r})" if name else "")
+
+
+def _decode(index: int, name: str | None, text: Any, limits: Mapping[str, int]) -> bytes:
+    """The file bytes of one base64 item (a ``data:`` URL prefix is allowed)."""
+    if not isinstance(text, str):
+        raise InvalidImagesError(
+            f"{_item(index, name)} is not a base64 text (it is a {type(text).__name__}): send "
+            "either pixel arrays or encoded image files, not both"
+        )
+    text = text.partition(",")[2] if text.startswith("data:") else text
+    if len(text) > _encoded_length(limits["max_image_bytes"]):
+        raise InvalidImagesError(
+            f"{_item(index, name)} is over {limits['max_image_bytes']:,} bytes "
+            "(serving.max_image_bytes): send a smaller file"
+        )
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise InvalidImagesError(
+            f"{_item(index, name)} is not base64-encoded file bytes ({exc})"
+        ) from None
+
+
+def _opener(index: int, name: str | None, data: bytes, limits: Mapping[str, int]):
+    """A function opening the image, refusing one of more pixels than allowed."""
+    from PIL import Image  # noqa: PLC0415
+
+    def open_image():
+        image = Image.open(io.BytesIO(data))
+        width, height = image.size
+        if width * height > limits["max_image_pixels"]:
+            raise InvalidImagesError(
+                f"{_item(index, name)} is {width}x{height} pixels, over "
+                f"{limits['max_image_pixels']:,} (serving.max_image_pixels): send a smaller image"
+            )
+        return image
+
+    return open_image
+
+
+def _encoded_items(model_input: Any) -> tuple[list, list | None] | None:
+    """The encoded images of a request and their names, if it sends encoded images."""
+    if isinstance(model_input, pd.DataFrame):
+        unknown = sorted(set(model_input.columns) - {"image", "name"})
+        if "image" not in model_input.columns or unknown:
+            raise InvalidImagesError(
+                "A table of images needs an `image` column (base64 file bytes) and may have a "
+                f"`name` column; it has {', '.join(map(str, model_input.columns))}"
+            )
+        names = model_input["name"].tolist() if "name" in model_input.columns else None
+        return model_input["image"].tolist(), names
+    if isinstance(model_input, dict):
+        return _encoded_items(pd.DataFrame(model_input))
+    array = np.asarray(model_input)
+    if array.dtype.kind in "USO" and array.ndim == 1:
+        return array.tolist(), None
+    if array.dtype.kind == "O":
+        raise InvalidImagesError(
+            "The request mixes kinds of items: send either pixel arrays (N x 28 x 28 numbers) "
+            "or encoded image files (base64 texts), not both"
+        )
+    return None
+
+
+def requested_images(
+    model_input: Any, preparation: Mapping[str, Any], limits: Mapping[str, int]
+) -> tuple[np.ndarray, pd.DataFrame | None]:
+    """The images of a request as (N, 28, 28) uint8, and for encoded files a table of items
+    (``name`` if given, ``error``) that says which could not be read (those get no image).
+
+    Pixel arrays (N x 28 x 28 numbers, white on black) are checked as ever
+    (:func:`check_digit_images`); encoded image files (PNG, JPEG, BMP as base64 texts; a
+    table with ``image`` and optional ``name`` columns to name them) are prepared by
+    ``predict``'s own :func:`~mnist_pipeline.pipelines.predict.nodes.mnist_like_or_error`.
+
+    Raises:
+        InvalidImagesError: for a request that cannot be answered: mixed kinds, more items
+            than ``limits['max_request_images']``, a text that is not base64, a file or an
+            image too large; it names the item.
+    """
+    from mnist_pipeline.pipelines.predict.nodes import mnist_like_or_error  # noqa: PLC0415
+
+    encoded = _encoded_items(model_input)
+    count = len(encoded[0]) if encoded is not None else len(np.asarray(model_input))
+    if count > limits["max_request_images"]:
+        raise InvalidImagesError(
+            f"The request holds {count:,} images, over {limits['max_request_images']:,} "
+            "(serving.max_request_images): send them in several requests"
+        )
+    if encoded is None:
+        return check_digit_images(model_input), None
+    texts, names = encoded
+    images, errors = [], []
+    for index, text in enumerate(texts):
+        name = None if names is None else names[index]
+        data = _decode(index, name, text, limits)
+        image, error = mnist_like_or_error(_opener(index, name, data, limits), preparation)
+        if isinstance(image, np.ndarray):
+            images.append(image)
+        errors.append(error)
+    items = pd.DataFrame({"error": errors})
+    if names is not None:
+        items.insert(0, "name", names)
+    stacked = np.stack(images) if images else np.zeros((0, IMAGE_SIDE, IMAGE_SIDE), np.uint8)
+    return stacked, items

@@ -110,6 +110,21 @@ def _root_cause(exc: BaseException) -> str:
     return (str(exc).splitlines() or [type(exc).__name__])[0][:200]
 
 
+def mnist_like_or_error(
+    open_image: Callable[[], Image.Image], parameters: Mapping[str, Any]
+) -> tuple[np.ndarray | None, str]:
+    """:func:`mnist_like` of the image ``open_image`` gives, or why it cannot be made:
+    the one preparation of a user's image, for ``predict`` and the served model alike."""
+    try:
+        return mnist_like(open_image(), **parameters), ""
+    except NoInkError as exc:
+        return None, str(exc)
+    except UserFacingError:  # a request that cannot be answered at all (too large, ...)
+        raise
+    except Exception as exc:  # noqa: BLE001 (Pillow raises many types for a bad file)
+        return None, f"not a readable PNG, JPEG or BMP image ({_root_cause(exc)})"
+
+
 def prepare_digit_images(
     partitions: Mapping[str, Callable[[], Image.Image]], parameters: Mapping[str, Any]
 ) -> tuple[np.ndarray, pd.DataFrame]:
@@ -119,18 +134,11 @@ def prepare_digit_images(
         The MNIST-like images of the files that could be read, (N, 28, 28) uint8, and a
         table of every file in name order with its ``error`` (empty when it was read).
     """
-    images, files, errors = [], [], []
-    for name in sorted(partitions):
-        try:
-            images.append(mnist_like(partitions[name](), **parameters))
-            errors.append("")
-        except NoInkError as exc:
-            errors.append(str(exc))
-        except Exception as exc:  # noqa: BLE001 (Pillow raises many types for a bad file)
-            errors.append(f"not a readable PNG, JPEG or BMP image ({_root_cause(exc)})")
-        files.append(name)
+    names = sorted(partitions)
+    prepared = [mnist_like_or_error(partitions[name], parameters) for name in names]
+    images = [image for image, _ in prepared if image is not None]
     stacked = np.stack(images) if images else np.zeros((0, IMAGE_SIDE, IMAGE_SIDE), np.uint8)
-    return stacked, pd.DataFrame({"file": files, "error": errors})
+    return stacked, pd.DataFrame({"file": names, "error": [error for _, error in prepared]})
 
 
 def predict_digits(model: Any, images: np.ndarray) -> pd.DataFrame:
@@ -143,18 +151,30 @@ def predict_digits(model: Any, images: np.ndarray) -> pd.DataFrame:
     return pd.DataFrame(model.predict(images.astype(np.float64)))
 
 
+def merge_predictions(items: pd.DataFrame, predictions: pd.DataFrame) -> pd.DataFrame:
+    """One row per item (its naming columns first): its prediction, or its ``error`` and no
+    digit. ``predictions`` has a row per item without an error, in order. Built in one
+    step from its columns: a served request of one image is mostly this."""
+    errors = items["error"].to_numpy(dtype=object)
+    readable = errors == ""
+    values = np.full((len(items), len(PREDICTION_COLUMNS)), np.nan)
+    values[readable] = predictions[PREDICTION_COLUMNS].to_numpy(dtype=np.float64)
+    digits = pd.array(np.where(readable, values[:, 0], 0).astype(np.int64), dtype="Int64")
+    digits[~readable] = pd.NA
+    columns = {name: items[name].to_numpy(dtype=object) for name in items if name != "error"}
+    columns["digit"] = digits
+    columns.update({name: values[:, i] for i, name in enumerate(PREDICTION_COLUMNS) if i})
+    columns["error"] = errors
+    return pd.DataFrame(columns, index=items.index)
+
+
 def report_predictions(files: pd.DataFrame, predictions: pd.DataFrame) -> pd.DataFrame:
     """One row per file: its prediction, or its error and no digit."""
-    readable = files["error"] == ""
-    report = pd.DataFrame(index=files.index, columns=PREDICTION_COLUMNS, dtype=np.float64)
-    report.loc[readable, PREDICTION_COLUMNS] = predictions[PREDICTION_COLUMNS].to_numpy()
-    report["digit"] = report["digit"].astype("Int64")
-    report.insert(0, "file", files["file"])
-    report["error"] = files["error"]
-    failed = int((~readable).sum())
+    report = merge_predictions(files, predictions)
+    failed = int((files["error"] != "").sum())
     logger.info(
         "Predicted %d of %d image file(s); %d could not be read (see their error column)",
-        int(readable.sum()),
+        len(files) - failed,
         len(files),
         failed,
     )

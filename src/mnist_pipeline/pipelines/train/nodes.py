@@ -67,3 +67,36 @@ def build_averaged_model(checkpoint: dict[str, np.ndarray]) -> Any:
     if lenet5.AVERAGE_PREFIX + lenet5.WEIGHT_NAMES[0] in checkpoint:
         return lenet5.averaged_keras_lenet5(checkpoint)
     return mlp.averaged_keras_model(checkpoint)
+
+
+def exportable_model(model: Any, serving: Mapping[str, Any]) -> dict[str, Any]:
+    """The model as the exports take it (28x28 pixel values 0-255 in, the 10 probabilities
+    out, the scaling and softmax inside the graph), and the formats to export."""
+    import keras  # noqa: PLC0415
+
+    side = int(round(model.inputs[0].shape[-1] ** 0.5))
+    wrapped = keras.Sequential(
+        [
+            keras.Input((side, side), name="pixels"),
+            keras.layers.Rescaling(1.0 / 255.0, name="scale"),
+            keras.layers.Reshape((side * side,), name="flat"),
+            model,
+            keras.layers.Softmax(name="probabilities"),
+        ],
+        name="mnist_digit_probabilities",
+    )
+    return {"model": wrapped, "formats": list(serving["exports"])}
+
+
+def served_model_settings(
+    exports: Mapping[str, Any], predict: Mapping[str, Any], serving: Mapping[str, Any]
+) -> dict[str, Any]:
+    """What the served model is made of: how it prepares an image file (``predict``'s
+    parameters) and what a request may hold (``serving``'s limits). ``exports`` (their
+    manifest) orders this after them: they go with it."""
+    limits = ("max_request_images", "max_image_bytes", "max_image_pixels")
+    return {
+        "preparation": dict(predict),
+        "limits": {key: serving[key] for key in limits},
+        "exports": sorted(exports),
+    }

@@ -1,14 +1,14 @@
 """Model input (05_model_input) -> checkpoint and model (06_models), history (08_reporting).
 
 The metric histories reach MLflow while training runs (``live_training_metrics``); the
-model reaches MLflow with the inference pipeline, logged by kedro-mlflow at the end of
-the run (see :mod:`mnist_pipeline.pipeline_registry`).
+model is exported (SavedModel, ONNX, LiteRT) and reaches MLflow as the served model
+(``served_model``: :mod:`mnist_pipeline.tracking.model`), logged and registered.
 """
 
 from kedro.pipeline import Node, Pipeline, node
 
 from .. import stage
-from .nodes import build_averaged_model, train_model
+from .nodes import build_averaged_model, exportable_model, served_model_settings, train_model
 
 
 def create_pipeline(**kwargs) -> Pipeline:
@@ -37,4 +37,16 @@ def training_nodes(parameters: str) -> list[Node]:
             name="train_model",
         ),
         node(build_averaged_model, "final_checkpoint", "mnist_model", name="build_averaged_model"),
+        node(
+            exportable_model,
+            ["mnist_model", "params:serving"],
+            "model_exports",
+            name="export_model",
+        ),
+        node(
+            served_model_settings,
+            ["model_exports", "params:predict", "params:serving"],
+            "served_model",
+            name="package_served_model",
+        ),
     ]

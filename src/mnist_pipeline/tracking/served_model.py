@@ -1,0 +1,76 @@
+"""The served model: :class:`DigitClassifier`, an MLflow pyfunc model (:mod:`.model` logs it).
+
+Served (``mlflow models serve``) or loaded (``mlflow.pyfunc.load_model``), it answers a
+request with the functions of :mod:`mnist_pipeline.pipelines.inference.nodes`, in order:
+read the images (pixel arrays, or encoded image files prepared as ``predict`` prepares a
+user's), scale the pixels with ``preprocess``'s own node, run the network, tabulate. No
+Kedro runner or catalog per request: the steps are the functions themselves. This module
+imports ``mlflow.pyfunc``; only packaging and loading a model import it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import mlflow.pyfunc
+import numpy as np
+
+from mnist_pipeline.pipelines.inference.nodes import (
+    predict_logits,
+    predictions_table,
+    requested_images,
+)
+from mnist_pipeline.pipelines.predict.nodes import merge_predictions
+from mnist_pipeline.pipelines.preprocess.nodes import flatten_and_scale
+
+
+class _CompiledForward:
+    """The Keras model's forward pass, compiled once for any number of rows (a request of
+    one image costs about half of Keras' eager call)."""
+
+    def __init__(self, model) -> None:
+        import tensorflow as tf  # noqa: PLC0415
+
+        self._call = tf.function(
+            lambda x: model(x, training=False),
+            input_signature=[tf.TensorSpec([None, int(model.inputs[0].shape[-1])], tf.float32)],
+            autograph=False,
+        )
+
+    def __call__(self, features: np.ndarray, training: bool = False):
+        return self._call(features)
+
+
+class DigitClassifier(mlflow.pyfunc.PythonModel):
+    """The served model: digit images in, the prediction table out.
+
+    ``preparation`` is how an encoded image file becomes MNIST-like (``predict``'s
+    parameters); ``limits`` bound a request (``serving.max_request_images``,
+    ``max_image_bytes``, ``max_image_pixels``).
+    """
+
+    def __init__(self, preparation: dict[str, Any], limits: dict[str, int]) -> None:
+        """Keep how to prepare and what to accept; the network is loaded with the model."""
+        self.preparation = dict(preparation)
+        self.limits = dict(limits)
+        self._network = None
+
+    def load_context(self, context) -> None:
+        """Load the averaged Keras model (safe mode: no code from the file runs)."""
+        import keras  # noqa: PLC0415
+
+        model = keras.models.load_model(
+            context.artifacts["keras_model"], compile=False, safe_mode=True
+        )
+        self._network = _CompiledForward(model)
+
+    def predict(self, context, model_input, params=None):
+        """The table of digits and probabilities, one row per image (with ``name`` and
+        ``error`` columns for encoded files, an error meaning no digit).
+
+        Raises:
+            InvalidImagesError: for a request that cannot be answered (HTTP 400).
+        """
+        images, items = requested_images(model_input, self.preparation, self.limits)
+        table = predictions_table(predict_logits(self._network, flatten_and_scale(images)))
+        return table if items is None else merge_predictions(items, table)
