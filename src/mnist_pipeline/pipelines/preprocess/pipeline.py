@@ -11,6 +11,8 @@ from .nodes import (
     summarise_split,
 )
 
+#: raw split -> its scaled images and one-hot labels (the test split's are model input).
+ENCODED = {"train": ("train_features", "train_targets"), "test": ("x_test", "y_test")}
 #: split -> its features and targets, as the summary names them.
 SPLITS = {
     "train": ("x_train", "y_train"),
@@ -24,19 +26,18 @@ def create_pipeline(**kwargs) -> Pipeline:
     return stage(
         "preprocess",
         [
-            node(flatten_and_scale, "train_images", "train_features", name="scale_train_images"),
-            node(flatten_and_scale, "test_images", "x_test", name="scale_test_images"),
-            node(
-                one_hot_encode,
-                ["train_labels", "params:ingest.num_classes"],
-                "train_targets",
-                name="one_hot_train_labels",
+            *(
+                node(flatten_and_scale, f"{split}_images", features, name=f"scale_{split}_images")
+                for split, (features, _) in ENCODED.items()
             ),
-            node(
-                one_hot_encode,
-                ["test_labels", "params:ingest.num_classes"],
-                "y_test",
-                name="one_hot_test_labels",
+            *(
+                node(
+                    one_hot_encode,
+                    [f"{split}_labels", "params:ingest.num_classes"],
+                    targets,
+                    name=f"one_hot_{split}_labels",
+                )
+                for split, (_, targets) in ENCODED.items()
             ),
             node(
                 split_train_validation,

@@ -6,11 +6,17 @@ file a user can pass back (``data/07_model_output/best_parameters.yml``), and th
 ``train_best`` pipeline trains them in full.
 """
 
-from kedro.pipeline import Pipeline, node
+from kedro.pipeline import Node, Pipeline, node
 
 from .. import stage
 from ..train.pipeline import training_nodes
 from .nodes import best_parameters, best_training_parameters, open_study, plot_search, search
+
+
+def _open_study() -> Node:
+    """The node opening the study, first in both pipelines: an unreachable storage stops the
+    run before any data is read."""
+    return node(open_study, ["tuning_storage", "params:tune"], "tuning_study", name="open_study")
 
 
 def create_pipeline(**kwargs) -> Pipeline:
@@ -18,7 +24,7 @@ def create_pipeline(**kwargs) -> Pipeline:
     return stage(
         "tune",
         [
-            node(open_study, ["tuning_storage", "params:tune"], "tuning_study", name="open_study"),
+            _open_study(),
             node(
                 search,
                 [
@@ -57,7 +63,7 @@ def create_train_best_pipeline(**kwargs) -> Pipeline:
     return stage(
         "train_best",
         [
-            node(open_study, ["tuning_storage", "params:tune"], "tuning_study", name="open_study"),
+            _open_study(),
             node(
                 best_training_parameters,
                 "tuning_study",
