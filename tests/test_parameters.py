@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import shutil
 
 import pytest
 import yaml
@@ -304,3 +305,26 @@ def test_a_search_may_vary_lenet5s_own_settings_and_the_length(parameters):
         "steps": {"low": 2000, "high": 20000, "step": 2000},
     }
     check_parameters(ok, {"tune"}, training_file_examples=60000)
+
+
+def test_an_environment_and_params_change_only_the_keys_they_name(tmp_path):
+    """conf/local's parameters and ``--params`` keep the rest of each namespace (Kedro's
+    default merge would replace the namespace: ``--params=train.steps=300`` beside any
+    conf/local parameters file trained with none of parameters_train.yml)."""
+    from kedro.config import OmegaConfigLoader  # noqa: PLC0415
+
+    from mnist_pipeline import settings  # noqa: PLC0415
+
+    shutil.copytree(PROJECT_ROOT / "conf" / "base", tmp_path / "base")
+    (tmp_path / "local").mkdir()
+    (tmp_path / "local" / "parameters_registry.yml").write_text("registry: {min_gain: 0.0}\n")
+    loader = OmegaConfigLoader(
+        conf_source=str(tmp_path),
+        runtime_params={"train": {"steps": 300}},
+        **settings.CONFIG_LOADER_ARGS,
+    )
+    merged = loader["parameters"]
+    shipped = yaml.safe_load((PROJECT_ROOT / "conf/base/parameters_train.yml").read_text())
+    assert merged["train"] == {**shipped["train"], "steps": 300}
+    assert merged["registry"]["min_gain"] == 0.0
+    assert merged["registry"]["class_recall_floor"] == 0.95

@@ -82,6 +82,11 @@ CONFIG_LOADER_ARGS = {
     # ${oc.env:MLFLOW_TRACKING_URI,...} in conf/server/mlflow.yml (Kedro allows it only in
     # credentials unless registered).
     "custom_resolvers": {"oc.env": oc.env},
+    # An environment's parameters (conf/local, conf/server) and `--params` change the keys
+    # they name and keep the rest of each namespace. Kedro's default, destructive, merge
+    # would replace a whole namespace: with any parameters file in conf/local,
+    # `--params=train.steps=300` alone would train with none of parameters_train.yml.
+    "merge_strategy": {"parameters": "soft"},
     # kedro-mlflow's own pattern, declared here so that the tracking-server check can read
     # mlflow.yml before kedro-mlflow adds it.
     "config_patterns": {"mlflow": ["mlflow*", "mlflow*/**", "**/mlflow*"]},

@@ -327,7 +327,7 @@ def test_an_unknown_pipeline_is_one_message_naming_the_registered_ones(tmp_path)
     assert result.returncode == 1
     assert (
         "no pipeline named evaluation; this project has evaluate, ingest, predict, "
-        "preprocess, train." in result.stderr
+        "preprocess, train, train_best, tune." in result.stderr
     )
     assert "Traceback" not in result.stdout + result.stderr
     assert not (project / "mlflow.db").exists()  # stopped before anything was opened
