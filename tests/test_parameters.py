@@ -7,7 +7,9 @@ import shutil
 
 import pytest
 import yaml
+from kedro.config import OmegaConfigLoader
 
+from mnist_pipeline import settings
 from mnist_pipeline.parameters import NAMESPACES, ParameterError, TrainParameters, check_parameters
 
 from .conftest import PROJECT_ROOT
@@ -311,10 +313,6 @@ def test_an_environment_and_params_change_only_the_keys_they_name(tmp_path):
     """conf/local's parameters and ``--params`` keep the rest of each namespace (Kedro's
     default merge would replace the namespace: ``--params=train.steps=300`` beside any
     conf/local parameters file trained with none of parameters_train.yml)."""
-    from kedro.config import OmegaConfigLoader  # noqa: PLC0415
-
-    from mnist_pipeline import settings  # noqa: PLC0415
-
     shutil.copytree(PROJECT_ROOT / "conf" / "base", tmp_path / "base")
     (tmp_path / "local").mkdir()
     (tmp_path / "local" / "parameters_registry.yml").write_text("registry: {min_gain: 0.0}\n")

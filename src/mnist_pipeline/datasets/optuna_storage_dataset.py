@@ -15,6 +15,7 @@ times, so no trial is left running for ever.
 from __future__ import annotations
 
 import re
+import time
 import warnings
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,9 @@ from typing import Any
 from kedro.io import AbstractDataset, DatasetError
 
 from mnist_pipeline.errors import UserFacingError
+
+#: How many times opening the storage is tried when another worker is creating its tables.
+_CREATE_ATTEMPTS = 5
 
 
 class StudyStorageError(UserFacingError, RuntimeError):
@@ -88,22 +92,20 @@ class OptunaStorageDataset(AbstractDataset[None, Any]):
         """
         import optuna  # noqa: PLC0415 (only the search needs it)
         from optuna.storages import RetryHeartbeatStaleTrialCallback  # noqa: PLC0415
-        from sqlalchemy.exc import SQLAlchemyError  # noqa: PLC0415
+        from sqlalchemy.exc import IntegrityError, SQLAlchemyError  # noqa: PLC0415
 
         if self._url.startswith("sqlite:///"):
             Path(self._url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         try:
-            with warnings.catch_warnings():  # Optuna marks heartbeats and retries experimental
-                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-                return optuna.storages.RDBStorage(
-                    self._url,
-                    engine_kwargs={"pool_pre_ping": True},
-                    heartbeat_interval=self._heartbeat_seconds,
-                    grace_period=self._grace_seconds,
-                    heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(
-                        max_retry=self._max_retry
-                    ),
-                )
+            for attempt in range(_CREATE_ATTEMPTS):
+                try:
+                    return self._open(optuna, RetryHeartbeatStaleTrialCallback)
+                except IntegrityError:
+                    # Two workers starting on an empty database create its tables at once:
+                    # the one that loses sees the other's tables on its next attempt.
+                    if attempt == _CREATE_ATTEMPTS - 1:
+                        raise
+                    time.sleep(0.5 * (attempt + 1))
         except (SQLAlchemyError, OSError, ValueError) as exc:
             reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
             raise StudyStorageError(
@@ -112,6 +114,17 @@ class OptunaStorageDataset(AbstractDataset[None, Any]):
                 "--env server: set MNIST_TUNING_STORAGE; a password goes in PGPASSWORD or "
                 "~/.pgpass), then run again."
             ) from None
+
+    def _open(self, optuna: Any, retry_callback: Any) -> Any:
+        with warnings.catch_warnings():  # Optuna marks heartbeats and retries experimental
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return optuna.storages.RDBStorage(
+                self._url,
+                engine_kwargs={"pool_pre_ping": True},
+                heartbeat_interval=self._heartbeat_seconds,
+                grace_period=self._grace_seconds,
+                heartbeat_stale_trial_callback=retry_callback(max_retry=self._max_retry),
+            )
 
     def save(self, data: Any) -> None:
         """The study is written by the search itself, never through the catalog."""

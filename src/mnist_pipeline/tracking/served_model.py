@@ -57,6 +57,11 @@ class DigitClassifier(mlflow.pyfunc.PythonModel):
 
     def load_context(self, context) -> None:
         """Load the averaged Keras model (safe mode: no code from the file runs)."""
+        # TensorFlow before Keras: in a Kedro run, MLflow's autologging hook fires when
+        # TensorFlow's import ends and imports Keras, which must not be half-imported then.
+        import tensorflow  # noqa: F401, PLC0415
+
+        # isort: split
         import keras  # noqa: PLC0415
 
         model = keras.models.load_model(

@@ -227,19 +227,25 @@ def best_training_parameters(study: Any) -> tuple[dict[str, Any], dict[str, Any]
     return train, {"train": train}, tags
 
 
+def _note(text: str) -> Figure:
+    """A small figure that says why a plot is not drawn."""
+    from matplotlib.figure import Figure as MatplotlibFigure  # noqa: PLC0415
+
+    figure = MatplotlibFigure(figsize=(6, 2))
+    figure.text(0.5, 0.5, f"Not drawn yet: {text}", ha="center", va="center", wrap=True)
+    return figure
+
+
 def _figure_of(draw, study: Any) -> Figure:
     """An Optuna matplotlib plot of ``study`` as a figure; a note when it cannot be drawn."""
     import optuna  # noqa: PLC0415
-    from matplotlib.figure import Figure as MatplotlibFigure  # noqa: PLC0415
 
     with warnings.catch_warnings():  # its matplotlib plots are marked experimental
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         try:
             axes = draw(study)
         except (ValueError, RuntimeError) as exc:
-            figure = MatplotlibFigure(figsize=(6, 2))
-            figure.text(0.5, 0.5, f"Not drawn yet: {exc}", ha="center", va="center", wrap=True)
-            return figure
+            return _note(str(exc))
     figure = axes.get_figure()
     figure.set_size_inches(8, 5)
     figure.tight_layout()
@@ -249,8 +255,15 @@ def _figure_of(draw, study: Any) -> Figure:
 def plot_search(study: Any, trials: pd.DataFrame) -> tuple[Figure, Figure]:
     """Optuna's optimisation history and parameter importances of the study (``trials``
     orders this after the search)."""
+    from optuna.trial import TrialState  # noqa: PLC0415
     from optuna.visualization import matplotlib as plots  # noqa: PLC0415
 
-    return _figure_of(plots.plot_optimization_history, study), _figure_of(
-        plots.plot_param_importances, study
+    complete = len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
+    history = (
+        _figure_of(plots.plot_optimization_history, study)
+        if complete
+        else _note("no trial of the study has completed")
     )
+    if complete < 2:  # Optuna would warn and draw every parameter at importance 0
+        return history, _note(f"importances need 2 complete trials; the study has {complete}")
+    return history, _figure_of(plots.plot_param_importances, study)
