@@ -98,7 +98,9 @@ def test_scores_are_accuracy_and_recall_per_class():
 
 
 class _Registry:
-    """An in-memory stand-in for the MLflow registry calls that moving the alias makes."""
+    """An in-memory stand-in for the MLflow registry calls that moving the alias makes.
+
+    Like MLflow's SQL store, it answers with whole-number versions and takes texts."""
 
     tracking_uri = "memory://"
 
@@ -107,7 +109,7 @@ class _Registry:
         self.alias = alias
 
     def _version(self, version: str) -> SimpleNamespace:
-        return SimpleNamespace(version=version, tags=self.tags[version])
+        return SimpleNamespace(version=int(version), tags=self.tags[version])
 
     def search_model_versions(self, filter_string: str) -> list[SimpleNamespace]:
         return [self._version(v) for v in self.tags]
@@ -127,10 +129,10 @@ class _Registry:
         return self._version(self.alias)
 
     def set_model_version_tag(self, name: str, version: str, key: str, value: str) -> None:
-        self.tags[version][key] = value
+        self.tags[str(version)][key] = value
 
     def set_registered_model_alias(self, name: str, alias: str, version: str) -> None:
-        self.alias = version
+        self.alias = str(version)
 
 
 def test_runs_finishing_together_leave_the_alias_on_the_best_promoted_version():
@@ -160,6 +162,13 @@ def test_promote_by_hand_and_roll_back(monkeypatch):
     assert client.alias == "1" and "version 1" in message
     assert client.tags["2"]["rolled_back"] == "alice: 2 misreads sevens"
     assert client.tags["1"]["restored_champion"] == "alice: 2 misreads sevens"
+
+
+def test_the_champion_settled_again_is_not_its_own_predecessor():
+    client = _Registry({"1": {"promoted": "true", "val_accuracy": "0.980"}}, alias="1")
+    registry._settle_champion(client)
+    promote_by_hand(client, "1", "once more")
+    assert client.alias == "1" and "replaced_champion" not in client.tags["1"]
 
 
 def test_by_hand_an_unknown_version_or_nothing_to_roll_back_is_one_message():

@@ -233,6 +233,12 @@ def _version_of(client, run_id: str) -> Any:
     return max(versions, key=lambda v: int(v.version))
 
 
+def _number(version: Any) -> str:
+    """A version's number as text: MLflow's SQL store answers whole numbers, its REST
+    client texts, and both take texts."""
+    return str(version.version)
+
+
 def _alias(client, alias: str) -> Any | None:
     from mlflow.exceptions import MlflowException  # noqa: PLC0415
 
@@ -244,9 +250,9 @@ def _alias(client, alias: str) -> Any | None:
 
 def _make_champion(client, version: str, replaced: Any | None) -> None:
     """Move the alias to ``version``, noting which version it replaced (for a rollback)."""
-    if replaced is not None and replaced.version != version:
+    if replaced is not None and _number(replaced) != str(version):
         client.set_model_version_tag(
-            REGISTERED_MODEL_NAME, version, "replaced_champion", replaced.version
+            REGISTERED_MODEL_NAME, version, "replaced_champion", _number(replaced)
         )
     client.set_registered_model_alias(REGISTERED_MODEL_NAME, CHAMPION_ALIAS, version)
 
@@ -270,7 +276,7 @@ def _settle_champion(client, rounds: int = 5) -> None:
             return
         best = str(max(promoted)[1])
         current = _alias(client, CHAMPION_ALIAS)
-        if current is not None and current.version == best:
+        if current is not None and _number(current) == best:
             return
         _make_champion(client, best, current)
 
@@ -306,7 +312,7 @@ def gate_new_version(
     criteria: RegistryParameters,
 ) -> dict[str, Any]:
     """Put the version registered from ``run_id`` through the gate; what was decided."""
-    version = _version_of(client, run_id).version
+    version = _number(_version_of(client, run_id))
     client.set_registered_model_alias(REGISTERED_MODEL_NAME, CHALLENGER_ALIAS, version)
     images, labels = raw_images(x_val), np.argmax(y_val, axis=1)
     uri = registered_model_uri(version)
@@ -320,7 +326,7 @@ def gate_new_version(
     champion_version = _alias(client, CHAMPION_ALIAS)
     champion = None
     if champion_version is not None:
-        champion_uri = registered_model_uri(champion_version.version)
+        champion_uri = registered_model_uri(_number(champion_version))
         champion = scores_of(champion_digits(champion_uri, images), labels)
     if serving_error is None:
         smoke = images[: criteria.smoke_images]
@@ -329,7 +335,7 @@ def gate_new_version(
     run = client.get_run(run_id)  # as training left it: the evaluation below resumes it
     _log_evaluation(run_id, digits, labels)
 
-    against = champion_version.version if champion_version is not None else "none"
+    against = _number(champion_version) if champion_version is not None else "none"
     tags = {
         **{k: v for k, v in run.data.tags.items() if k.startswith("tuning.")},
         "architecture": run.data.params.get("train.model", "mlp"),
@@ -347,10 +353,10 @@ def gate_new_version(
         _make_champion(client, version, champion_version)
         _settle_champion(client)
         now = _alias(client, CHAMPION_ALIAS)
-        is_champion = now is not None and now.version == version
+        is_champion = now is not None and _number(now) == version
         if not is_champion:  # a better version registered at the same time took the alias
             reason = (
-                f"{reason}; then version {now.version} (val_accuracy "
+                f"{reason}; then version {_number(now)} (val_accuracy "
                 f"{float(now.tags['val_accuracy']):.4f}), registered at the same time, took "
                 "the alias"
             )
@@ -412,11 +418,11 @@ def roll_back(client, reason: str) -> str:
     previous = current.tags["replaced_champion"]
     client.set_registered_model_alias(REGISTERED_MODEL_NAME, CHAMPION_ALIAS, previous)
     note = f"{who()}: {reason}"
-    client.set_model_version_tag(REGISTERED_MODEL_NAME, current.version, "rolled_back", note)
+    client.set_model_version_tag(REGISTERED_MODEL_NAME, _number(current), "rolled_back", note)
     client.set_model_version_tag(REGISTERED_MODEL_NAME, previous, "restored_champion", note)
     return (
         f"version {previous} of {REGISTERED_MODEL_NAME} is the champion again, replacing "
-        f"{current.version} ({note})"
+        f"{_number(current)} ({note})"
     )
 
 

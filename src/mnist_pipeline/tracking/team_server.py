@@ -37,8 +37,9 @@ from .model import REGISTERED_MODEL_NAME
 DEFAULT_TRACKING_URI = "http://127.0.0.1:5000"
 #: The experiment every run of the project logs to (``conf/base/mlflow.yml``).
 EXPERIMENT_NAME = "mnist_pipeline"
-#: Seconds to wait for the server's first answer.
-TIMEOUT = 10
+#: Seconds to wait to connect to the server, then for its answer (MLflow's own client
+#: waits 120 s: a busy server, checking a password, may take more than a few).
+TIMEOUT = (10, 120)
 _HELP = 'see the README, "Sharing runs with a team"'
 
 
@@ -58,21 +59,21 @@ def check_tracking_server(uri: str, username: str | None, password: str | None) 
         TrackingServerError: naming the server and what to do.
     """
     uri = uri.rstrip("/")
+    auth = (username, password or "") if username else None
     try:
         requests.get(f"{uri}/health", timeout=TIMEOUT).raise_for_status()
+        answer = requests.get(
+            f"{uri}/api/2.0/mlflow/experiments/search",
+            params={"max_results": 1},
+            auth=auth,
+            timeout=TIMEOUT,
+        )
     except requests.RequestException as exc:
         raise TrackingServerError(
             f"The MLflow tracking server at {uri} cannot be reached ({type(exc).__name__}). "
             "Start it, or set MLFLOW_TRACKING_URI to a server that runs, then run again "
             f"({_HELP})."
         ) from None
-    auth = (username, password or "") if username else None
-    answer = requests.get(
-        f"{uri}/api/2.0/mlflow/experiments/search",
-        params={"max_results": 1},
-        auth=auth,
-        timeout=TIMEOUT,
-    )
     if answer.status_code == HTTPStatus.UNAUTHORIZED:
         what = (
             f"refused the password of user {username!r}: check MLFLOW_TRACKING_PASSWORD"

@@ -1,0 +1,54 @@
+"""The check a run makes of the team's tracking server before it starts: one message for
+each way the server fails, never a traceback."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from mnist_pipeline.tracking import team_server
+from mnist_pipeline.tracking.team_server import TrackingServerError, check_tracking_server
+
+
+class _SlowAfterHealth(BaseHTTPRequestHandler):
+    """Answers ``/health`` at once and every other request after a second."""
+
+    def do_GET(self) -> None:
+        if not self.path.startswith("/health"):
+            time.sleep(1)
+        self.send_response(200)
+        self.end_headers()
+        self.wfile.write(b"{}")
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture
+def slow_server() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _SlowAfterHealth)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_server_too_slow_to_answer_is_one_message(slow_server, monkeypatch):
+    monkeypatch.setattr(team_server, "TIMEOUT", (2, 0.2))
+    with pytest.raises(TrackingServerError, match=r"cannot be reached \(ReadTimeout\)"):
+        check_tracking_server(slow_server, "alice", "secret")
+
+
+def test_a_busy_server_is_waited_for(slow_server, monkeypatch):
+    monkeypatch.setattr(team_server, "TIMEOUT", (2, 5))
+    check_tracking_server(slow_server, "alice", "secret")
+
+
+def test_no_server_is_one_message():
+    with pytest.raises(TrackingServerError, match=r"127\.0\.0\.1:9 cannot be reached"):
+        check_tracking_server("http://127.0.0.1:9", None, None)
