@@ -1,9 +1,10 @@
 """The package's layers, read from its imports: nothing runs back up, nothing goes round.
 
 Rooms, lowest first: ``errors``; ``parameters``; ``training`` and ``datasets`` (beside
-each other, neither importing the other); ``pipelines``; ``tracking``; Kedro's own files
-and the admin command's address at the top. An import may go down or stay in its room,
-never up; and no room but ``training`` reaches TensorFlow when it is imported.
+each other, neither importing the other); ``pipelines``; ``tracking``; the drawing page
+(``demo``); Kedro's own files and the admin command's address at the top. An import may
+go down or stay in its room, never up; and no room but ``training`` reaches TensorFlow
+when it is imported.
 """
 
 from __future__ import annotations
@@ -23,12 +24,13 @@ RANKS = {
     "datasets": 2,
     "pipelines": 3,
     "tracking": 4,
-    "pipeline_registry": 5,
-    "settings": 5,
-    "cli": 5,
-    "tracking_server": 5,
-    "__main__": 5,
-    "__init__": 5,
+    "demo": 5,
+    "pipeline_registry": 6,
+    "settings": 6,
+    "cli": 6,
+    "tracking_server": 6,
+    "__main__": 6,
+    "__init__": 6,
 }
 TENSORFLOW = ("tensorflow", "keras")
 

@@ -240,14 +240,14 @@ MUTATIONS = (
     ),
     Mutation(
         "dark digits on light paper not inverted for the model",
-        "pipelines/predict/nodes.py",
+        "pipelines/inference/images.py",
         "if np.median(border) > 127.5:",
         "if False:",
         ("tests/pipelines/test_predict.py",),
     ),
     Mutation(
         "a user's digit not centred by its centre of mass",
-        "pipelines/predict/nodes.py",
+        "pipelines/inference/images.py",
         "top = int(np.clip(round(middle - centre_row), 0, IMAGE_SIDE - height))",
         "top = 0",
         ("tests/pipelines/test_predict.py",),

@@ -16,7 +16,8 @@ this ``run`` takes exactly the built-in options and behaves the same, except tha
   ``train_best`` pipeline, as if run next with the same options.
 
 ``kedro champion promote VERSION --reason ...`` and ``kedro champion rollback --reason
-...`` move the registry's champion alias by hand (:mod:`.tracking.registry`).
+...`` move the registry's champion alias by hand (:mod:`.tracking.registry`); ``kedro
+demo`` opens the drawing page on the champion (:mod:`.demo`).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import click
 from kedro.framework.cli.project import run as kedro_run
 from kedro.framework.project import pipelines as registered_pipelines
 
-from mnist_pipeline.errors import find_user_facing
+from mnist_pipeline.errors import UserFacingError, find_user_facing
 from mnist_pipeline.tracking.team_server import explain_tracking_failure
 
 
@@ -118,8 +119,9 @@ _ENV = click.option("--env", "-e", default=None, help="Kedro environment, e.g. s
 _REASON = click.option("--reason", required=True, help="Why: kept on the version's tags.")
 
 
-def _on_the_registry(env: str | None, action) -> None:
-    """Run ``action(client)`` against the MLflow registry of the project's settings."""
+def _on_the_registry(env: str | None, action, echo: bool = True):
+    """Run ``action(client)`` against the MLflow registry of the project's settings (and
+    show what it returns)."""
     import mlflow  # noqa: PLC0415
     from kedro.framework.session import KedroSession  # noqa: PLC0415
     from kedro.framework.startup import bootstrap_project  # noqa: PLC0415
@@ -128,7 +130,7 @@ def _on_the_registry(env: str | None, action) -> None:
     try:
         with KedroSession.create(env=env) as session:
             session.load_context()  # kedro-mlflow points MLflow at the project's store
-            click.echo(action(mlflow.MlflowClient()))
+            result = action(mlflow.MlflowClient())
     except Exception as exc:
         problem = find_user_facing(exc)
         message = str(problem) if problem is not None else explain_tracking_failure(exc)
@@ -136,6 +138,9 @@ def _on_the_registry(env: str | None, action) -> None:
             raise
         click.secho(f"Error: {message}", err=True, fg="red")
         raise SystemExit(1) from None
+    if echo:
+        click.echo(result)
+    return result
 
 
 @champion.command(name="promote")
@@ -157,3 +162,40 @@ def rollback(reason: str, env: str | None) -> None:
     from mnist_pipeline.tracking.registry import roll_back  # noqa: PLC0415
 
     _on_the_registry(env, lambda client: roll_back(client, reason))
+
+
+@cli.command(name="demo")
+@click.option(
+    "--port",
+    default=7860,
+    show_default=True,
+    type=click.IntRange(1, 65535),
+    help="The port of the page on 127.0.0.1.",
+)
+@_ENV
+def demo(port: int, env: str | None) -> None:
+    """Open a page where you draw a digit and the registry's champion reads it."""
+    import os  # noqa: PLC0415
+
+    try:
+        import gradio  # noqa: F401, PLC0415
+    except ImportError:
+        click.secho(
+            'Error: the drawing page needs the demo extra: pip install -e ".[demo]"',
+            err=True,
+            fg="red",
+        )
+        raise SystemExit(1) from None
+    # A page answers as it is drawn on: a registry that is down is a message within
+    # seconds, not MLflow's minutes of retries.
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "1")
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
+    from mnist_pipeline.demo import Champion, serve  # noqa: PLC0415
+
+    champion = _on_the_registry(env, Champion, echo=False)
+    try:
+        champion.current()  # loaded now (and logged), so that the first drawing is quick
+    except UserFacingError as exc:  # the page tells it too, on every drawing
+        click.secho(f"Warning: {exc}", err=True, fg="yellow")
+    click.echo(f"The drawing page: http://127.0.0.1:{port}/ (Ctrl-C stops it)")
+    serve(champion, port)

@@ -1,4 +1,5 @@
-"""End to end on the real MNIST files: the served model, ``predict`` and the MLflow UI.
+"""End to end on the real MNIST files: the served model, ``predict``, the MLflow UI and
+the drawing page.
 
 One default ``kedro run`` (all stages, the seed's 20,000 steps) in a temporary copy of
 the project logs and registers the model; the tests then use it as a user would.
@@ -7,6 +8,8 @@ the project logs and registers the model; the tests then use it as a user would.
 from __future__ import annotations
 
 import json
+import math
+import os
 import shutil
 import subprocess
 import sys
@@ -404,3 +407,90 @@ def test_the_champions_exports_are_on_its_version_and_equal_to_the_keras_model(p
         assert probabilities.shape == (10_000, 10), name
         np.testing.assert_array_equal(probabilities.argmax(1), expected.argmax(1), err_msg=name)
         np.testing.assert_allclose(probabilities, expected, atol=1e-5, err_msg=name)
+
+
+#: Mouse paths of digits in the drawing box, from its centre, in half-sides of the box.
+STROKES = {
+    "0": [
+        [
+            (0.45 * math.sin(2 * math.pi * t / 40), -0.7 * math.cos(2 * math.pi * t / 40))
+            for t in range(41)
+        ]
+    ],
+    "1": [[(0.0, -0.75), (0.0, 0.75)]],
+    "7": [[(-0.55, -0.7), (0.55, -0.7), (-0.05, 0.75)]],
+}
+
+
+def _draw(page, strokes, half_side: float = 110) -> None:
+    """Draw ``strokes`` with the mouse (pointer events) on the page's sketchpad."""
+    box = page.locator("#drawing canvas").first.bounding_box()
+    centre_x, centre_y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    for stroke in strokes:
+        page.mouse.move(centre_x + stroke[0][0] * half_side, centre_y + stroke[0][1] * half_side)
+        page.mouse.down()
+        for (x0, y0), (x1, y1) in zip(stroke, stroke[1:], strict=False):
+            for k in range(1, 11):
+                x, y = x0 + (x1 - x0) * k / 10, y0 + (y1 - y0) * k / 10
+                page.mouse.move(centre_x + x * half_side, centre_y + y * half_side)
+        page.mouse.up()
+
+
+def _upload(page, url: str, path: Path) -> None:
+    """Choose ``path`` in the upload tab of a freshly opened page, as a person would."""
+    page.goto(url)
+    page.get_by_role("tab", name="Upload an image").click()
+    with page.expect_file_chooser() as chooser:
+        page.locator("#upload button.upload-container").click()
+    chooser.value.set_files(path)
+
+
+def _message_says(page, source: str, text: str) -> str:
+    selector = f"#{source}-message"
+    page.wait_for_function(
+        "([selector, text]) => document.querySelector(selector).innerText.includes(text)",
+        arg=[selector, text],
+        timeout=60_000,
+    )
+    return page.locator(selector).inner_text()
+
+
+def test_the_drawing_page_reads_digits_drawn_and_uploaded_in_a_real_browser(project, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    images, labels = _test_split(project)
+    digit_file = tmp_path / "test-digit-0.png"
+    Image.fromarray(images[0]).save(digit_file)  # the test split's first digit
+    not_an_image = tmp_path / "notes.png"
+    not_an_image.write_text("not an image")
+    port = free_port()
+    command = [str(BIN / "kedro"), "demo", "--port", str(port)]
+    url = f"http://127.0.0.1:{port}/"
+    hosts = set()
+    with running_server(command, project, url, timeout=180), sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=BROWSER, args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 720})
+            page.on("request", lambda request: hosts.add(request.url.split("/")[2]))
+            page.goto(url)
+            page.wait_for_selector("#drawing canvas")
+            assert "Draw a digit" in page.locator("#drawing-message").inner_text()
+            for digit, strokes in STROKES.items():
+                _draw(page, strokes)
+                assert f"The model reads a {digit} " in _message_says(page, "drawing", "reads")
+                assert "mnist_classifier version 1" in page.locator("#drawing-model").inner_text()
+                assert page.locator("#drawing-received img").count() == 1
+                if digit == "7":
+                    page.screenshot(path=tmp_path / "demo-page.png")
+                page.locator("#drawing button[aria-label='Clear canvas']").click()
+                _message_says(page, "drawing", "Draw a digit")  # an empty canvas
+            _upload(page, url, digit_file)
+            assert f"The model reads a {labels[0]} " in _message_says(page, "upload", "reads")
+            _upload(page, url, not_an_image)
+            assert "not a readable PNG, JPEG or BMP" in _message_says(page, "upload", "No digit")
+        finally:
+            browser.close()
+    assert hosts == {f"127.0.0.1:{port}"}  # nothing fetched from the internet
+    keep = os.environ.get("MNIST_PIPELINE_SCREENSHOTS")
+    if keep:  # how the README's screenshot is made
+        shutil.copy(tmp_path / "demo-page.png", Path(keep) / "demo-page.png")

@@ -137,7 +137,7 @@ def test_a_served_model_runs_the_inference_functions_in_order():
 def test_encoded_files_are_prepared_as_predict_prepares_them(file_format, dark_on_light):
     from PIL import Image
 
-    from mnist_pipeline.pipelines.predict.nodes import mnist_like
+    from mnist_pipeline.pipelines.inference.images import mnist_like
 
     image = _a_seven(84, dark_on_light)
     text = _encoded(image, file_format)

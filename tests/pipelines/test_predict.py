@@ -13,10 +13,9 @@ from PIL import Image, ImageDraw
 from mnist_pipeline.datasets import ImageFolderDataset
 from mnist_pipeline.errors import DataFileError
 from mnist_pipeline.pipelines import predict
+from mnist_pipeline.pipelines.inference.images import NoInkError, mnist_like
 from mnist_pipeline.pipelines.predict.nodes import (
     REPORT_COLUMNS,
-    NoInkError,
-    mnist_like,
     prepare_digit_images,
     report_predictions,
 )

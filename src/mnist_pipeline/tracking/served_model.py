@@ -16,11 +16,11 @@ import mlflow.pyfunc
 import numpy as np
 
 from mnist_pipeline.pipelines.inference.nodes import (
+    merge_predictions,
     predict_logits,
     predictions_table,
     requested_images,
 )
-from mnist_pipeline.pipelines.predict.nodes import merge_predictions
 from mnist_pipeline.pipelines.preprocess.nodes import flatten_and_scale
 
 

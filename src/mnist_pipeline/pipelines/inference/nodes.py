@@ -24,8 +24,8 @@ from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
 
 from mnist_pipeline.errors import UserFacingError
 
-#: The side of an MNIST image, in pixels.
-IMAGE_SIDE = 28
+from .images import IMAGE_SIDE, mnist_like_or_error
+
 #: Columns of a prediction table: the digit, its probability, then each class's.
 PREDICTION_COLUMNS = ["digit", "probability", *(f"p{digit}" for digit in range(10))]
 #: Rows per call of the model: bounds the memory of the hidden layer on large inputs.
@@ -216,15 +216,13 @@ def requested_images(
     Pixel arrays (N x 28 x 28 numbers, white on black) are checked as ever
     (:func:`check_digit_images`); encoded image files (PNG, JPEG, BMP as base64 texts; a
     table with ``image`` and optional ``name`` columns to name them) are prepared by
-    ``predict``'s own :func:`~mnist_pipeline.pipelines.predict.nodes.mnist_like_or_error`.
+    ``predict``'s own :func:`~.images.mnist_like_or_error`.
 
     Raises:
         InvalidImagesError: for a request that cannot be answered: mixed kinds, more items
             than ``limits['max_request_images']``, a text that is not base64, a file or an
             image too large; it names the item.
     """
-    from mnist_pipeline.pipelines.predict.nodes import mnist_like_or_error  # noqa: PLC0415
-
     encoded = _encoded_items(model_input)
     count = len(encoded[0]) if encoded is not None else len(np.asarray(model_input))
     if count > limits["max_request_images"]:
@@ -248,3 +246,20 @@ def requested_images(
         items.insert(0, "name", names)
     stacked = np.stack(images) if images else np.zeros((0, IMAGE_SIDE, IMAGE_SIDE), np.uint8)
     return stacked, items
+
+
+def merge_predictions(items: pd.DataFrame, predictions: pd.DataFrame) -> pd.DataFrame:
+    """One row per item (its naming columns first): its prediction, or its ``error`` and no
+    digit. ``predictions`` has a row per item without an error, in order. Built in one
+    step from its columns: a served request of one image is mostly this."""
+    errors = items["error"].to_numpy(dtype=object)
+    readable = errors == ""
+    values = np.full((len(items), len(PREDICTION_COLUMNS)), np.nan)
+    values[readable] = predictions[PREDICTION_COLUMNS].to_numpy(dtype=np.float64)
+    digits = pd.array(np.where(readable, values[:, 0], 0).astype(np.int64), dtype="Int64")
+    digits[~readable] = pd.NA
+    columns = {name: items[name].to_numpy(dtype=object) for name in items if name != "error"}
+    columns["digit"] = digits
+    columns.update({name: values[:, i] for i, name in enumerate(PREDICTION_COLUMNS) if i})
+    columns["error"] = errors
+    return pd.DataFrame(columns, index=items.index)
