@@ -212,3 +212,63 @@ def test_the_gate_scores_on_the_validation_split_never_the_test_split(monkeypatc
     assert (seen["x"], seen["y"]) == (1.0, 2.0)  # x_val, y_val
     assert seen["criteria"] == CRITERIA
     assert catalog.saved["model_registration"]["version"] == 1
+
+
+class _GatedRegistry(_Registry):
+    """The registry as the gate sees it: runs, versions by run, descriptions."""
+
+    def __init__(self, versions, alias, run_versions) -> None:
+        super().__init__(versions, alias)
+        self.run_versions = run_versions  # run id -> version
+        self.descriptions = {}
+
+    def search_model_versions(self, filter_string: str):
+        for run_id, version in self.run_versions.items():
+            if f"run_id = '{run_id}'" in filter_string:
+                return [self._version(version)]
+        return super().search_model_versions(filter_string)
+
+    def get_run(self, run_id: str):
+        return SimpleNamespace(
+            info=SimpleNamespace(run_id=run_id),
+            data=SimpleNamespace(tags={}, params={"train.model": "mlp"}, metrics={}),
+        )
+
+    def update_model_version(self, name: str, version: str, description: str) -> None:
+        self.descriptions[str(version)] = description
+
+
+def test_a_run_that_promotes_after_a_better_one_leaves_the_alias_on_the_better(monkeypatch):
+    """Versions 2 and 3 were decided against champion 1 at the same moment; 2 (better)
+    is promoted but has not moved the alias yet when 3 does: 3's run must hand it on."""
+    labels = np.arange(20) % 10
+    y_val = np.eye(10)[labels]
+    answers = {
+        "models:/mnist_classifier/3": labels.copy(),
+        "models:/mnist_classifier/1": labels.copy(),
+    }
+    answers["models:/mnist_classifier/3"][0] = 1  # 0.95
+    answers["models:/mnist_classifier/1"][:2] = 5  # 0.90
+    monkeypatch.setattr(registry, "served_digits", lambda uri, images: answers[uri])
+    monkeypatch.setattr(registry, "champion_digits", lambda uri, images: answers[uri])
+    monkeypatch.setattr(registry, "smoke_test", lambda uri, images, expected: None)
+    monkeypatch.setattr(registry, "_log_evaluation", lambda run_id, digits, labels: None)
+    monkeypatch.setattr(
+        "mnist_pipeline.tracking.model_card.model_card", lambda run, outcome: "card"
+    )
+    client = _GatedRegistry(
+        {
+            "1": {"promoted": "true", "val_accuracy": "0.900000"},
+            "2": {"promoted": "true", "val_accuracy": "0.990000"},
+            "3": {},
+        },
+        alias="1",
+        run_versions={"run-3": "3"},
+    )
+    lenient = RegistryParameters(
+        min_gain=0.0, max_class_drop=1.0, class_recall_floor=0.0, smoke_images=5
+    )
+    outcome = registry.gate_new_version(client, "run-3", np.zeros((20, 784)), y_val, lenient)
+    assert client.tags["3"]["promoted"] == "true"
+    assert client.alias == "2" and not outcome["champion"]
+    assert "then version 2 (val_accuracy 0.9900)" in outcome["promotion"]

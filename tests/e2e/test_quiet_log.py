@@ -32,11 +32,11 @@ RUNS = {
     "train": [SHORT],
     "evaluate": [],
     "predict": [],
-    "tune": [
-        "--params=tune.trials=2,tune.steps=300,tune.eval_every=100,tune.startup_trials=1,"
+    "tune": [  # the study keeps train.steps for train_best: short too
+        f"{SHORT},tune.trials=2,tune.steps=300,tune.eval_every=100,tune.startup_trials=1,"
         "tune.pruner_startup_trials=1,tune.pruner_warmup_steps=0"
     ],
-    "train_best": [SHORT],
+    "train_best": [],
     "__default__": [SHORT],
 }
 NOISE = ("WARNING", "Warning", "deprecated", "oneDNN", "cuInit", "Traceback")
