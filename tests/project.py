@@ -35,9 +35,16 @@ LENIENT_GATE = (
 )
 
 
-def copy_project(destination: Path, gate: str | None = LENIENT_GATE) -> Path:
+#: The portable exports (SavedModel, ONNX, LiteRT) cost each training run a few seconds
+#: and each registered version 6 MB more to upload and download; only the tests of the
+#: exports and of a whole default run make them (``exports=True``).
+NO_EXPORTS = "serving:\n  exports: []\n"
+
+
+def copy_project(destination: Path, gate: str | None = LENIENT_GATE, exports: bool = False) -> Path:
     """Copy what ``kedro run`` needs (config, package, metadata) into an empty project;
-    ``gate`` is its ``conf/local/parameters_registry.yml`` (``None``: the shipped one)."""
+    ``gate`` is its ``conf/local/parameters_registry.yml`` (``None``: the shipped one);
+    ``exports`` keeps the shipped ``serving.exports`` (else none are made)."""
     destination.mkdir(parents=True, exist_ok=True)
     for name in ("pyproject.toml", ".telemetry"):
         shutil.copy(PROJECT_ROOT / name, destination / name)
@@ -46,6 +53,9 @@ def copy_project(destination: Path, gate: str | None = LENIENT_GATE) -> Path:
     (destination / "conf" / "local").mkdir()
     if gate is not None:
         (destination / "conf" / "local" / "parameters_registry.yml").write_text(gate)
+    if not exports:  # in every environment a test runs (--env server, airflow too)
+        for environment in ("local", "server", "airflow"):
+            (destination / "conf" / environment / "parameters_serving.yml").write_text(NO_EXPORTS)
     shutil.copytree(
         PROJECT_ROOT / "src", destination / "src", ignore=shutil.ignore_patterns("__pycache__")
     )

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def project(tmp_path_factory, real_mnist_dir):
     """A project copy with the real raw files, after ``ingest`` and ``preprocess``."""
-    root = copy_project(tmp_path_factory.mktemp("e2e") / "project")
+    root = copy_project(tmp_path_factory.mktemp("e2e") / "project", exports=True)
     for name in MNIST_FILES:
         shutil.copy(real_mnist_dir / name, root / "data" / "01_raw" / name)
     for pipeline in ("ingest", "preprocess"):

@@ -48,7 +48,7 @@ def test_every_registered_pipeline_is_run_here():
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory, real_mnist_dir):
-    root = copy_project(tmp_path_factory.mktemp("quiet") / "project")
+    root = copy_project(tmp_path_factory.mktemp("quiet") / "project", exports=True)
     for name in MNIST_FILES:
         shutil.copy(real_mnist_dir / name, root / "data" / "01_raw" / name)
     digits = root / "data" / "01_raw" / "new_digits"

@@ -35,7 +35,7 @@ BROWSER = shutil.which("chromium") or shutil.which("chromium-browser")
 @pytest.fixture(scope="module")
 def project(tmp_path_factory, real_mnist_dir):
     """A project copy after a default ``kedro run`` on the real files."""
-    root = copy_project(tmp_path_factory.mktemp("serving") / "project")
+    root = copy_project(tmp_path_factory.mktemp("serving") / "project", exports=True)
     for name in MNIST_FILES:
         shutil.copy(real_mnist_dir / name, root / "data" / "01_raw" / name)
     result = run_kedro(root, "run")
