@@ -224,8 +224,8 @@ def test_dags_test_runs_every_stage_to_success_and_one_story_in_mlflow(airflow):
 
 def test_a_train_task_killed_mid_way_resumes_from_its_checkpoint_when_retried(airflow):
     _set_training(airflow.worker, steps=4000, eval_every=250)
-    index = airflow.shared_data / "06_models" / "resume_checkpoints" / "checkpoint"
-    shutil.rmtree(index.parent, ignore_errors=True)
+    folder = airflow.shared_data / "06_models" / "resume_checkpoints"
+    shutil.rmtree(folder, ignore_errors=True)
     command = [str(VENV / "bin" / "airflow"), "tasks", "test", DAG_ID, "train"]
     task = subprocess.Popen(
         command,
@@ -237,9 +237,13 @@ def test_a_train_task_killed_mid_way_resumes_from_its_checkpoint_when_retried(ai
     )
     try:
         deadline = time.monotonic() + 600
-        while not index.is_file() and task.poll() is None and time.monotonic() < deadline:
+        # A checkpoint is complete once its sidecar is written, after TensorFlow's files
+        # (killed between the two, the next run rightly sets the folder aside).
+        while not list(folder.glob("ckpt-*.json")) and task.poll() is None:
+            if time.monotonic() > deadline:
+                break
             time.sleep(0.2)
-        assert index.is_file(), "the train task wrote no checkpoint"
+        assert list(folder.glob("ckpt-*.json")), "the train task wrote no complete checkpoint"
     finally:
         os.killpg(task.pid, signal.SIGKILL)
         task.wait()
@@ -248,7 +252,7 @@ def test_a_train_task_killed_mid_way_resumes_from_its_checkpoint_when_retried(ai
     output = retried.stdout + retried.stderr
     assert retried.returncode == 0, output[-5000:]
     assert re.search(r"Resuming training from step [1-9]\d*", output), output[-5000:]
-    assert not index.parent.exists()  # removed once training completed
+    assert not folder.exists()  # removed once training completed
 
 
 def _set_search(worker: Path, **settings) -> None:
