@@ -72,12 +72,10 @@ def _post(url: str, body: dict | bytes) -> tuple[int, dict]:
         return error.code, json.loads(error.read() or b"{}")
 
 
-def test_served_champion_answers_like_evaluate_and_refuses_bad_requests(project):
-    images, _ = _test_split(project)
-    # The digits the evaluate stage of the same run predicted for the test set.
-    evaluated = np.load(project / "data" / "07_model_output" / "test_logits.npy").argmax(axis=1)
+def _served(project: Path):
+    """The README's ``mlflow models serve`` of the champion, on a free port: its address,
+    its port and the server (a context manager)."""
     port = free_port()
-    # The README's command, on a free port.
     command = [
         str(BIN / "mlflow"),
         "models",
@@ -90,10 +88,20 @@ def test_served_champion_answers_like_evaluate_and_refuses_bad_requests(project)
         "127.0.0.1",
         "--port",
         str(port),
+        "--workers",
+        "2",
     ]
-    base = f"http://127.0.0.1:{port}"
     env = {"MLFLOW_TRACKING_URI": f"sqlite:///{project / 'mlflow.db'}"}
-    with running_server(command, project, f"{base}/health", env=env, timeout=180):
+    base = f"http://127.0.0.1:{port}"
+    return base, port, running_server(command, project, f"{base}/health", env=env, timeout=180)
+
+
+def test_served_champion_answers_like_evaluate_and_refuses_bad_requests(project):
+    images, _ = _test_split(project)
+    # The digits the evaluate stage of the same run predicted for the test set.
+    evaluated = np.load(project / "data" / "07_model_output" / "test_logits.npy").argmax(axis=1)
+    base, port, server = _served(project)
+    with server:
         assert listening_addresses(port) == {"127.0.0.1"}
         status, answer = _post(f"{base}/invocations", {"inputs": images[:1000].tolist()})
         assert status == 200
@@ -275,28 +283,6 @@ def _encoded(image: Image.Image, file_format: str) -> str:
     return base64.b64encode(buffer.getvalue()).decode()
 
 
-def _served(project: Path):
-    port = free_port()
-    command = [
-        str(BIN / "mlflow"),
-        "models",
-        "serve",
-        "-m",
-        "models:/mnist_classifier@champion",
-        "--env-manager",
-        "local",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--workers",
-        "2",
-    ]
-    env = {"MLFLOW_TRACKING_URI": f"sqlite:///{project / 'mlflow.db'}"}
-    base = f"http://127.0.0.1:{port}"
-    return base, running_server(command, project, f"{base}/health", env=env, timeout=180)
-
-
 def test_served_image_files_are_answered_as_predict_answers_them(project, tmp_path):
     images, labels = _test_split(project)
     rng = np.random.default_rng(7)
@@ -315,7 +301,7 @@ def test_served_image_files_are_answered_as_predict_answers_them(project, tmp_pa
     result = run_kedro(project, "run", "--pipeline=predict")
     assert result.returncode == 0, result.stderr[-3000:]
     by_predict = pd.read_csv(project / "data" / "07_model_output" / "predictions.csv")
-    base, server = _served(project)
+    base, _, server = _served(project)
     with server:
         status, answer = _post(f"{base}/invocations", {"dataframe_records": records})
     assert status == 200, answer
@@ -346,7 +332,7 @@ def test_bad_image_requests_are_400s_naming_the_item_and_serving_goes_on(project
         "too many bytes": ({"inputs": ["A" * 7_000_000]}, "Image 0 is over 5,000,000 bytes"),
         "too many images": ({"inputs": [good] * 10_001}, "The request holds 10,001 images"),
     }
-    base, server = _served(project)
+    base, _, server = _served(project)
     with server:
         for name, (body, first_line) in bad_requests.items():
             status, answer = _post(f"{base}/invocations", body)

@@ -77,7 +77,7 @@ def _answer(champion: Champion, read) -> tuple[Any, Any, str, str]:
 
 def answer_drawing(champion: Champion, drawing: dict[str, Any] | None):
     """The page's outputs for the sketchpad's value (Gradio's layers and composite)."""
-    layers = [] if drawing is None else [layer for layer in drawing.get("layers") or []]
+    layers = [] if drawing is None else list(drawing.get("layers") or [])
     if not any(layer is not None and np.asarray(layer)[..., 3].any() for layer in layers):
         return _empty_answer(DRAW_A_DIGIT)
     buffer = io.BytesIO()
