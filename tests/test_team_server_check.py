@@ -10,16 +10,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from mnist_pipeline.tracking import team_server
 from mnist_pipeline.tracking.team_server import TrackingServerError, check_tracking_server
 
 
 class _SlowAfterHealth(BaseHTTPRequestHandler):
-    """Answers ``/health`` at once and every other request after a second."""
+    """Answers ``/health`` at once and every other request after two seconds."""
 
     def do_GET(self) -> None:
         if not self.path.startswith("/health"):
-            time.sleep(1)
+            time.sleep(2)
         self.send_response(200)
         self.end_headers()
         self.wfile.write(b"{}")
@@ -39,13 +38,13 @@ def slow_server() -> Iterator[str]:
 
 
 def test_a_server_too_slow_to_answer_is_one_message(slow_server, monkeypatch):
-    monkeypatch.setattr(team_server, "TIMEOUT", (2, 0.2))
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "1")  # MLflow's client would give up too
     with pytest.raises(TrackingServerError, match=r"cannot be reached \(ReadTimeout\)"):
         check_tracking_server(slow_server, "alice", "secret")
 
 
-def test_a_busy_server_is_waited_for(slow_server, monkeypatch):
-    monkeypatch.setattr(team_server, "TIMEOUT", (2, 5))
+def test_a_busy_server_is_waited_for_as_long_as_mlflow_waits(slow_server, monkeypatch):
+    monkeypatch.delenv("MLFLOW_HTTP_REQUEST_TIMEOUT", raising=False)
     check_tracking_server(slow_server, "alice", "secret")
 
 

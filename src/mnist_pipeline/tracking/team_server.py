@@ -37,9 +37,19 @@ from .model import REGISTERED_MODEL_NAME
 DEFAULT_TRACKING_URI = "http://127.0.0.1:5000"
 #: The experiment every run of the project logs to (``conf/base/mlflow.yml``).
 EXPERIMENT_NAME = "mnist_pipeline"
-#: Seconds to wait to connect to the server, then for its answer (MLflow's own client
-#: waits 120 s: a busy server, checking a password, may take more than a few).
-TIMEOUT = (10, 120)
+#: Seconds to wait to connect to the server.
+CONNECT_TIMEOUT = 10
+
+
+def _timeout() -> tuple[float, float]:
+    """Connect within CONNECT_TIMEOUT; wait for an answer as long as MLflow's own client
+    does (``MLFLOW_HTTP_REQUEST_TIMEOUT``, 120 s by default): a busy server, checking a
+    password, may take more than a few seconds."""
+    from mlflow.environment_variables import MLFLOW_HTTP_REQUEST_TIMEOUT  # noqa: PLC0415
+
+    return CONNECT_TIMEOUT, MLFLOW_HTTP_REQUEST_TIMEOUT.get()
+
+
 _HELP = 'see the README, "Sharing runs with a team"'
 
 
@@ -60,13 +70,14 @@ def check_tracking_server(uri: str, username: str | None, password: str | None) 
     """
     uri = uri.rstrip("/")
     auth = (username, password or "") if username else None
+    timeout = _timeout()
     try:
-        requests.get(f"{uri}/health", timeout=TIMEOUT).raise_for_status()
+        requests.get(f"{uri}/health", timeout=timeout).raise_for_status()
         answer = requests.get(
             f"{uri}/api/2.0/mlflow/experiments/search",
             params={"max_results": 1},
             auth=auth,
-            timeout=TIMEOUT,
+            timeout=timeout,
         )
     except requests.RequestException as exc:
         raise TrackingServerError(
