@@ -156,7 +156,8 @@ def running_server(
         with contextlib.suppress(ProcessLookupError):
             os.killpg(pgid, signal.SIGTERM)
         deadline = time.monotonic() + 20
-        while _group_alive(pgid) and time.monotonic() < deadline:
+        # poll() reaps the leader: a zombie still counts as a member of its group.
+        while (process.poll() is None or _group_alive(pgid)) and time.monotonic() < deadline:
             time.sleep(0.2)
         with contextlib.suppress(ProcessLookupError):
             os.killpg(pgid, signal.SIGKILL)
