@@ -110,6 +110,7 @@ default_permission = READ
 database_uri = {database_uri}
 admin_username = admin
 authorization_function = mlflow.server.auth:authenticate_request_basic_auth
+auth_cache_ttl_seconds = 60
 """
 
 
