@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import http.server
 import os
+import shutil
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
+from filelock import FileLock
 from kedro.io import DataCatalog, MemoryDataset
 
 from . import idx_files
@@ -32,6 +34,53 @@ def real_mnist_dir() -> Path:
     if not all((REAL_MNIST_DIR / name).is_file() for name in MNIST_FILES):
         pytest.skip(f"real MNIST files not found in {REAL_MNIST_DIR} (set MNIST_DATA_DIR)")
     return REAL_MNIST_DIR
+
+
+#: A project in which a default ``kedro run`` has just run on the real MNIST files (CI sets
+#: it to the checkout after its own run): the tests take its outputs instead of training
+#: the same model again.
+TRAINED_PROJECT_VARIABLE = "MNIST_PIPELINE_TRAINED_PROJECT"
+
+
+def _shared_folder(tmp_path_factory) -> Path:
+    """A folder every pytest-xdist worker of this session sees (the session's base)."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+@pytest.fixture(scope="session")
+def trained_real_project(tmp_path_factory, real_mnist_dir) -> Path:
+    """A project after a default ``kedro run`` on the real MNIST files: the seed's 20,000
+    steps, evaluated, with the shipped gate and exports, its model version 1 and champion.
+
+    Made once per test session, whichever worker asks first, or taken from the project
+    named by ``MNIST_PIPELINE_TRAINED_PROJECT``. Tests never run anything in it: they copy
+    what they need with :func:`tests.project.copy_outputs` into their own project.
+    """
+    from .project import copy_outputs, copy_project, run_kedro
+
+    shared = _shared_folder(tmp_path_factory)
+    root, failure = shared / "trained-real-project", shared / "trained-real-project.failed"
+    with FileLock(str(shared / "trained-real-project.lock")):
+        if failure.exists():  # another worker tried: do not train again only to fail again
+            pytest.fail(failure.read_text())
+        if not (root / ".complete").exists():
+            shutil.rmtree(root, ignore_errors=True)
+            copy_project(root, gate=None, exports=True)
+            given = os.environ.get(TRAINED_PROJECT_VARIABLE)
+            if given:
+                if not (Path(given) / "data" / "06_models" / "model_registration.json").is_file():
+                    pytest.fail(f"{TRAINED_PROJECT_VARIABLE}={given} holds no trained model")
+                copy_outputs(Path(given).resolve(), root)
+            else:
+                for name in MNIST_FILES:
+                    shutil.copy(real_mnist_dir / name, root / "data" / "01_raw" / name)
+                result = run_kedro(root, "run")
+                if result.returncode != 0:
+                    failure.write_text(f"the default kedro run failed:\n{result.stderr[-3000:]}")
+                    pytest.fail(failure.read_text())
+            (root / ".complete").touch()
+    return root
 
 
 def make_split(n: int, seed: int, size: int = 28, num_classes: int = 10):

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -62,6 +64,49 @@ def copy_project(destination: Path, gate: str | None = LENIENT_GATE, exports: bo
     for layer in DATA_LAYERS:
         (destination / "data" / layer).mkdir(parents=True)
     return destination
+
+
+def copy_outputs(source: Path, destination: Path, store: bool = True) -> Path:
+    """Put what runs in project ``source`` made into project ``destination`` (made by
+    :func:`copy_project`): its ``data/`` and, with ``store``, its MLflow store, relocated.
+
+    ``source`` is only read: a test runs ``kedro`` in its own copy, never in a project
+    that other tests share.
+    """
+    shutil.copytree(source / "data", destination / "data", dirs_exist_ok=True)
+    if store:
+        shutil.copy(source / "mlflow.db", destination / "mlflow.db")
+        shutil.copytree(source / "mlruns", destination / "mlruns")
+        relocate_mlflow_store(destination, source)
+    return destination
+
+
+#: The column types of MLflow's SQLite tables that hold text.
+_TEXT_TYPES = ("CHAR", "TEXT", "JSON")
+
+
+def relocate_mlflow_store(project: Path, old_root: Path) -> None:
+    """Point the MLflow store copied into ``project`` at its own files.
+
+    MLflow records absolute paths (artifact locations, the logged models' files, the
+    run's ``project_path`` tag, the datasets' sources): each mention of ``old_root``
+    becomes ``project``, so the copy neither reads nor writes the original's files.
+    """
+    old, new = str(old_root), str(project)
+    with contextlib.closing(sqlite3.connect(project / "mlflow.db")) as database, database:
+        tables = database.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        for (table,) in tables.fetchall():
+            for _, column, kind, *_ in database.execute(f"PRAGMA table_info('{table}')"):
+                if any(word in kind.upper() for word in _TEXT_TYPES):
+                    database.execute(
+                        f'UPDATE "{table}" SET "{column}" = replace("{column}", ?, ?) '  # noqa: S608 (the store's own names)
+                        f'WHERE instr("{column}", ?) > 0',
+                        (old, new, old),
+                    )
+    for description in (project / "mlruns").rglob("MLmodel"):
+        text = description.read_text()
+        if old in text:
+            description.write_text(text.replace(old, new))
 
 
 def _kedro_environment(base: dict | None = None) -> dict:

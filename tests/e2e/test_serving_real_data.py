@@ -22,8 +22,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from ..conftest import MNIST_FILES
-from ..project import artifact_paths, copy_project, mlflow_store, run_kedro
+from ..project import artifact_paths, copy_outputs, copy_project, mlflow_store, run_kedro
 from .servers import free_port, listening_addresses, running_server
 
 pytestmark = pytest.mark.slow
@@ -33,14 +32,10 @@ BROWSER = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory, real_mnist_dir):
-    """A project copy after a default ``kedro run`` on the real files."""
+def project(tmp_path_factory, trained_real_project):
+    """A copy of the project after a default ``kedro run`` on the real files."""
     root = copy_project(tmp_path_factory.mktemp("serving") / "project", exports=True)
-    for name in MNIST_FILES:
-        shutil.copy(real_mnist_dir / name, root / "data" / "01_raw" / name)
-    result = run_kedro(root, "run")
-    assert result.returncode == 0, result.stderr[-3000:]
-    return root
+    return copy_outputs(trained_real_project, root)
 
 
 def _test_split(project: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -49,7 +44,7 @@ def _test_split(project: Path) -> tuple[np.ndarray, np.ndarray]:
 
 
 def test_the_default_run_logs_and_registers_the_model_as_champion(project):
-    client, (run,) = mlflow_store(project)
+    client, (run,) = mlflow_store(project, "__default__")
     champion = client.get_model_version_by_alias("mnist_classifier", "champion")
     assert champion.run_id == run.info.run_id and str(champion.version) == "1"
     assert champion.tags["promotion"].startswith("champion: the first version")
@@ -72,9 +67,10 @@ def _post(url: str, body: dict | bytes) -> tuple[int, dict]:
         return error.code, json.loads(error.read() or b"{}")
 
 
-def _served(project: Path):
-    """The README's ``mlflow models serve`` of the champion, on a free port: its address,
-    its port and the server (a context manager)."""
+@pytest.fixture(scope="module")
+def served(project):
+    """The README's ``mlflow models serve`` of the champion, on a free port, for every test
+    of the module: its address and port."""
     port = free_port()
     command = [
         str(BIN / "mlflow"),
@@ -93,44 +89,44 @@ def _served(project: Path):
     ]
     env = {"MLFLOW_TRACKING_URI": f"sqlite:///{project / 'mlflow.db'}"}
     base = f"http://127.0.0.1:{port}"
-    return base, port, running_server(command, project, f"{base}/health", env=env, timeout=180)
+    with running_server(command, project, f"{base}/health", env=env, timeout=180):
+        yield base, port
 
 
-def test_served_champion_answers_like_evaluate_and_refuses_bad_requests(project):
+def test_served_champion_answers_like_evaluate_and_refuses_bad_requests(project, served):
     images, _ = _test_split(project)
     # The digits the evaluate stage of the same run predicted for the test set.
     evaluated = np.load(project / "data" / "07_model_output" / "test_logits.npy").argmax(axis=1)
-    base, port, server = _served(project)
-    with server:
-        assert listening_addresses(port) == {"127.0.0.1"}
-        status, answer = _post(f"{base}/invocations", {"inputs": images[:1000].tolist()})
-        assert status == 200
-        predictions = pd.DataFrame(answer["predictions"])
-        assert list(predictions.columns) == ["digit", "probability", *(f"p{d}" for d in range(10))]
-        np.testing.assert_array_equal(predictions["digit"].to_numpy(), evaluated[:1000])
-        np.testing.assert_allclose(predictions[[f"p{d}" for d in range(10)]].sum(axis=1), 1.0)
+    base, port = served
+    assert listening_addresses(port) == {"127.0.0.1"}
+    status, answer = _post(f"{base}/invocations", {"inputs": images[:1000].tolist()})
+    assert status == 200
+    predictions = pd.DataFrame(answer["predictions"])
+    assert list(predictions.columns) == ["digit", "probability", *(f"p{d}" for d in range(10))]
+    np.testing.assert_array_equal(predictions["digit"].to_numpy(), evaluated[:1000])
+    np.testing.assert_allclose(predictions[[f"p{d}" for d in range(10)]].sum(axis=1), 1.0)
 
-        bad_requests = {
-            "wrong shape": ({"inputs": [images[0][:27].tolist()]}, "shape"),
-            "above 255": ({"inputs": [(images[0].astype(int) + 256).tolist()]}, "0..255"),
-            "negative": ({"inputs": [(images[0].astype(int) - 1).tolist()]}, "0..255"),
-            "fraction": (
-                {"inputs": [(np.minimum(images[0], 200) + 0.5).tolist()]},
-                "whole numbers",
-            ),
-            "strings": ({"inputs": [[["a"] * 28] * 28]}, "numbers 0..255"),
-            "no images": ({"inputs": []}, ""),
-            "no inputs key": ({"images": [images[0].tolist()]}, "inputs"),
-            "not JSON": (b"{not json", "valid JSON"),
-        }
-        for name, (body, words) in bad_requests.items():
-            status, answer = _post(f"{base}/invocations", body)
-            assert 400 <= status < 500, (name, status, answer)
-            assert words in answer.get("message", ""), (name, answer)
+    bad_requests = {
+        "wrong shape": ({"inputs": [images[0][:27].tolist()]}, "shape"),
+        "above 255": ({"inputs": [(images[0].astype(int) + 256).tolist()]}, "0..255"),
+        "negative": ({"inputs": [(images[0].astype(int) - 1).tolist()]}, "0..255"),
+        "fraction": (
+            {"inputs": [(np.minimum(images[0], 200) + 0.5).tolist()]},
+            "whole numbers",
+        ),
+        "strings": ({"inputs": [[["a"] * 28] * 28]}, "numbers 0..255"),
+        "no images": ({"inputs": []}, ""),
+        "no inputs key": ({"images": [images[0].tolist()]}, "inputs"),
+        "not JSON": (b"{not json", "valid JSON"),
+    }
+    for name, (body, words) in bad_requests.items():
+        status, answer = _post(f"{base}/invocations", body)
+        assert 400 <= status < 500, (name, status, answer)
+        assert words in answer.get("message", ""), (name, answer)
 
-        status, answer = _post(f"{base}/invocations", {"inputs": [images[1].tolist()]})
-        assert status == 200  # still serving after the bad requests
-        assert [p["digit"] for p in answer["predictions"]] == [evaluated[1]]
+    status, answer = _post(f"{base}/invocations", {"inputs": [images[1].tolist()]})
+    assert status == 200  # still serving after the bad requests
+    assert [p["digit"] for p in answer["predictions"]] == [evaluated[1]]
 
 
 def _render(image: np.ndarray, rng: np.random.Generator, index: int) -> Image.Image:
@@ -283,7 +279,7 @@ def _encoded(image: Image.Image, file_format: str) -> str:
     return base64.b64encode(buffer.getvalue()).decode()
 
 
-def test_served_image_files_are_answered_as_predict_answers_them(project, tmp_path):
+def test_served_image_files_are_answered_as_predict_answers_them(project, served):
     images, labels = _test_split(project)
     rng = np.random.default_rng(7)
     folder = project / "data" / "01_raw" / "new_digits"
@@ -301,9 +297,7 @@ def test_served_image_files_are_answered_as_predict_answers_them(project, tmp_pa
     result = run_kedro(project, "run", "--pipeline=predict")
     assert result.returncode == 0, result.stderr[-3000:]
     by_predict = pd.read_csv(project / "data" / "07_model_output" / "predictions.csv")
-    base, _, server = _served(project)
-    with server:
-        status, answer = _post(f"{base}/invocations", {"dataframe_records": records})
+    status, answer = _post(f"{served[0]}/invocations", {"dataframe_records": records})
     assert status == 200, answer
     served = pd.DataFrame(answer["predictions"])
     assert served["name"].tolist() == [r["name"] for r in records]
@@ -317,7 +311,7 @@ def test_served_image_files_are_answered_as_predict_answers_them(project, tmp_pa
     assert accuracy >= 0.95
 
 
-def test_bad_image_requests_are_400s_naming_the_item_and_serving_goes_on(project):
+def test_bad_image_requests_are_400s_naming_the_item_and_serving_goes_on(project, served):
     images, _ = _test_split(project)
     good = _encoded(Image.fromarray(images[0]), "PNG")
     huge = _encoded(Image.new("L", (6000, 6000), 255), "PNG")  # 36 million pixels
@@ -332,16 +326,15 @@ def test_bad_image_requests_are_400s_naming_the_item_and_serving_goes_on(project
         "too many bytes": ({"inputs": ["A" * 7_000_000]}, "Image 0 is over 5,000,000 bytes"),
         "too many images": ({"inputs": [good] * 10_001}, "The request holds 10,001 images"),
     }
-    base, _, server = _served(project)
-    with server:
-        for name, (body, first_line) in bad_requests.items():
-            status, answer = _post(f"{base}/invocations", body)
-            assert status == 400, (name, status, answer)
-            message = answer.get("message", "")
-            assert message.splitlines()[0].startswith(first_line), (name, message[:300])
-            assert "Failed to predict data" not in message.splitlines()[0]
-        blank = _encoded(Image.new("L", (50, 50), 255), "PNG")
-        status, answer = _post(f"{base}/invocations", {"inputs": [good, blank]})
+    base = served[0]
+    for name, (body, first_line) in bad_requests.items():
+        status, answer = _post(f"{base}/invocations", body)
+        assert status == 400, (name, status, answer)
+        message = answer.get("message", "")
+        assert message.splitlines()[0].startswith(first_line), (name, message[:300])
+        assert "Failed to predict data" not in message.splitlines()[0]
+    blank = _encoded(Image.new("L", (50, 50), 255), "PNG")
+    status, answer = _post(f"{base}/invocations", {"inputs": [good, blank]})
     assert status == 200  # still serving; an image without ink is that row's error
     rows = answer["predictions"]
     assert rows[0]["error"] == "" and rows[1]["error"].startswith("no ink")
@@ -408,16 +401,18 @@ STROKES = {
 }
 
 
-def _draw(page, strokes, half_side: float = 110) -> None:
-    """Draw ``strokes`` with the mouse (pointer events) on the page's sketchpad."""
+def _draw(page, strokes, half_side: float = 110, step_pixels: float = 10) -> None:
+    """Draw ``strokes`` with the mouse (pointer events) on the page's sketchpad, a move
+    every ``step_pixels`` or so along each segment (each move is a round trip to the page)."""
     box = page.locator("#drawing canvas").first.bounding_box()
     centre_x, centre_y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
     for stroke in strokes:
         page.mouse.move(centre_x + stroke[0][0] * half_side, centre_y + stroke[0][1] * half_side)
         page.mouse.down()
         for (x0, y0), (x1, y1) in zip(stroke, stroke[1:], strict=False):
-            for k in range(1, 11):
-                x, y = x0 + (x1 - x0) * k / 10, y0 + (y1 - y0) * k / 10
+            moves = max(1, math.ceil(math.dist((x0, y0), (x1, y1)) * half_side / step_pixels))
+            for k in range(1, moves + 1):
+                x, y = x0 + (x1 - x0) * k / moves, y0 + (y1 - y0) * k / moves
                 page.mouse.move(centre_x + x * half_side, centre_y + y * half_side)
         page.mouse.up()
 
