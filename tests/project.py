@@ -118,12 +118,15 @@ def _kedro_environment(base: dict | None = None) -> dict:
     }
 
 
-def run_kedro(project: Path, *args: str, timeout: float = 900) -> subprocess.CompletedProcess:
-    """``kedro <args>`` in ``project``; output captured, never raises on failure."""
+def run_kedro(
+    project: Path, *args: str, timeout: float = 900, env: dict | None = None
+) -> subprocess.CompletedProcess:
+    """``kedro <args>`` in ``project`` (``env``: variables to add); output captured, never
+    raises on failure."""
     return subprocess.run(
         [sys.executable, "-m", "kedro", *args],
         cwd=project,
-        env=_kedro_environment(),
+        env={**_kedro_environment(), **(env or {})},
         capture_output=True,
         text=True,
         timeout=timeout,

@@ -4,29 +4,22 @@ from __future__ import annotations
 
 import gzip
 import os
-import shutil
 import subprocess
 import sys
 
 import numpy as np
 import pytest
 
-from ..conftest import MNIST_FILES
-from ..project import copy_project, mlflow_store, run_kedro
+from ..project import copy_outputs, copy_project, mlflow_store, run_kedro
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory, real_mnist_dir):
+def project(tmp_path_factory, trained_real_project):
     """A project copy with the real raw files, after ``ingest`` and ``preprocess``."""
     root = copy_project(tmp_path_factory.mktemp("e2e") / "project", exports=True)
-    for name in MNIST_FILES:
-        shutil.copy(real_mnist_dir / name, root / "data" / "01_raw" / name)
-    for pipeline in ("ingest", "preprocess"):
-        result = run_kedro(root, "run", f"--pipeline={pipeline}")
-        assert result.returncode == 0, result.stderr[-3000:]
-    return root
+    return copy_outputs(trained_real_project, root, store=False)
 
 
 def test_preprocessed_arrays_are_model_ready(project):

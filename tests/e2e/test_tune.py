@@ -3,16 +3,14 @@ trials in MLflow, pruning, the best parameters, a study that continues, ``train_
 
 from __future__ import annotations
 
-import shutil
-
 import optuna
 import pytest
 import yaml
 
 from mnist_pipeline.parameters import TrainParameters
 
-from ..conftest import MNIST_FILES, closed_port_url
-from ..project import copy_project, mlflow_store, run_kedro
+from ..conftest import closed_port_url
+from ..project import copy_outputs, copy_project, mlflow_store, run_kedro
 
 pytestmark = pytest.mark.slow
 
@@ -26,13 +24,10 @@ TINY = (
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory, real_mnist_dir):
+def project(tmp_path_factory, trained_real_project):
     """A project copy on the real files, preprocessed, after one tiny search."""
     root = copy_project(tmp_path_factory.mktemp("tune") / "project")
-    for name in MNIST_FILES:
-        shutil.copy(real_mnist_dir / name, root / "data" / "01_raw" / name)
-    for pipeline in ("ingest", "preprocess"):
-        assert run_kedro(root, "run", f"--pipeline={pipeline}").returncode == 0
+    copy_outputs(trained_real_project, root, store=False)
     result = run_kedro(root, "run", "--pipeline=tune", TINY)
     assert result.returncode == 0, result.stderr[-3000:]
     return root
