@@ -1,8 +1,8 @@
-"""End to end on the real MNIST files: the served model, ``predict``, the MLflow UI and
-the drawing page.
+"""End to end on the real MNIST files: the served model, ``predict``, the MLflow UI, the
+drawing page and the exploration notebook.
 
-One default ``kedro run`` (all stages, the seed's 20,000 steps) in a temporary copy of
-the project logs and registers the model; the tests then use it as a user would.
+One default ``kedro run`` (all stages, the seed's 20,000 steps: ``trained_real_project``)
+logged and registered the model; the tests use a copy of it as a user would.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
+from ..conftest import PROJECT_ROOT
 from ..project import artifact_paths, copy_outputs, copy_project, mlflow_store, run_kedro
 from .servers import free_port, listening_addresses, running_server
 
@@ -475,3 +476,19 @@ def test_the_drawing_page_reads_digits_drawn_and_uploaded_in_a_real_browser(proj
     keep = os.environ.get("MNIST_PIPELINE_SCREENSHOTS")
     if keep:  # how the README's screenshot is made
         shutil.copy(tmp_path / "demo-page.png", Path(keep) / "demo-page.png")
+
+
+def test_exploration_notebook_runs_top_to_bottom(project):
+    import nbformat
+    from nbclient import NotebookClient
+
+    notebooks = project / "notebooks"
+    notebooks.mkdir(exist_ok=True)
+    shutil.copy(PROJECT_ROOT / "notebooks" / "exploration.ipynb", notebooks)
+    notebook = nbformat.read(notebooks / "exploration.ipynb", as_version=4)
+    NotebookClient(
+        notebook, timeout=600, resources={"metadata": {"path": str(notebooks)}}
+    ).execute()
+    outputs = [o for cell in notebook.cells for o in cell.get("outputs", [])]
+    assert not [o for o in outputs if o.get("output_type") == "error"]
+    assert sum("image/png" in o.get("data", {}) for o in outputs) == 4
