@@ -1,13 +1,17 @@
 """Mutation check: one-line faults in the seed's math and data handling must fail tests.
 
-Each row of :data:`MUTATIONS` changes one line of a temporary copy of the package and runs
-the tests named for it against that copy (it comes first on ``PYTHONPATH``). A mutation
-is *killed* when those tests fail; one that survives means the suite cannot see that
-fault, and this test fails with the table of results.
+Each row of :data:`MUTATIONS` changes one line of a temporary copy of the package (or of
+its ``conf/``: a default as ``conf/base`` sets it) and runs the tests named for it against
+that copy (it comes first on ``PYTHONPATH``; tests that read the configuration find it
+beside the package, two folders up). A mutation is *killed* when those tests fail; one
+that survives means the suite cannot see that fault, and this test fails with the table
+of results.
 
 The tests named here run in this process's interpreter. Tests that start ``kedro run``
 in a temporary project copy ``src/`` from the repository, so they would run the
-unmutated code: they are not named in the table.
+unmutated code: they are not named in the table. What only a ``kedro run`` used to
+show (the default run's settings, evaluation points, data order, tested split) is shown
+in process by ``tests/training/test_default_run.py``.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -30,11 +35,13 @@ MLP_TESTS = "tests/training/test_mlp.py"
 REFERENCE_TESTS = "tests/training/test_reference_step.py"
 LENET5_TESTS = "tests/training/test_lenet5.py"
 LOOP_TESTS = "tests/training/test_loop_against_the_seed.py"
+DEFAULT_RUN = "tests/training/test_default_run.py"
 
 
 @dataclasses.dataclass(frozen=True)
 class Mutation:
-    """Replace ``original`` (exactly one occurrence) by ``mutant`` in ``module``."""
+    """Replace ``original`` (exactly one occurrence) by ``mutant`` in ``module``: a path in
+    the package, or in the project when it starts with ``conf/``."""
 
     fault: str
     module: str
@@ -166,6 +173,62 @@ MUTATIONS = (
         (f"{MLP_TESTS}::test_initial_weights_follow_the_seed_and_are_seeded",),
     ),
     Mutation(
+        "the default run's rate decayed over 550 steps (one epoch) instead of the training set",
+        "conf/base/parameters_train.yml",
+        "  decay_steps: null",
+        "  decay_steps: 550",
+        (DEFAULT_RUN,),
+    ),
+    Mutation(
+        "decay_steps null read as the batch size instead of the number of training examples",
+        "training/schedules.py",
+        "config.decay_steps or num_examples,",
+        "config.decay_steps or config.batch_size,",
+        (DEFAULT_RUN,),
+    ),
+    Mutation(
+        "the default run validated every 500 steps instead of 1,000",
+        "conf/base/parameters_train.yml",
+        "  eval_every: 1000",
+        "  eval_every: 500",
+        (DEFAULT_RUN,),
+    ),
+    Mutation(
+        "no validation point at the last step",
+        "training/loop.py",
+        "    return [*points, steps]",
+        "    return points",
+        (DEFAULT_RUN,),
+    ),
+    Mutation(
+        "the default run's moving average decayed by 0.999 instead of 0.99",
+        "conf/base/parameters_train.yml",
+        "\n  moving_average_decay: 0.99\n",
+        "\n  moving_average_decay: 0.999\n",
+        (DEFAULT_RUN,),
+    ),
+    Mutation(
+        "every epoch visits the examples in the first epoch's order",
+        "training/batches.py",
+        "rng = np.random.default_rng([self.seed, epoch])",
+        "rng = np.random.default_rng([self.seed, 0])",
+        (DEFAULT_RUN,),
+    ),
+    Mutation(
+        "the training loop's test accuracy computed on the validation split",
+        "pipelines/train/pipeline.py",
+        '"x_test",\n                "y_test",',
+        '"x_val",\n                "y_val",',
+        (DEFAULT_RUN,),
+    ),
+    Mutation(
+        "evaluate's figures computed on the validation split",
+        "pipelines/evaluate/pipeline.py",
+        'node(predict_logits, ["mnist_model", "x_test"]',
+        'node(predict_logits, ["mnist_model", "x_val"]',
+        ("tests/pipelines/test_evaluate.py::test_evaluate_pipeline_in_memory",),
+    ),
+    Mutation(
         "validation taken from the end of the training file",
         "pipelines/preprocess/nodes.py",
         "        features[validation_size:],\n        targets[validation_size:],\n"
@@ -258,7 +321,12 @@ MUTATIONS = (
 def _run_mutant(mutation: Mutation, workdir: Path) -> subprocess.CompletedProcess:
     package = workdir / "src" / "mnist_pipeline"
     shutil.copytree(PACKAGE, package, ignore=shutil.ignore_patterns("__pycache__"))
-    target = package / mutation.module
+    shutil.copytree(PROJECT_ROOT / "conf" / "base", workdir / "conf" / "base")
+    target = (
+        workdir / mutation.module
+        if mutation.module.startswith("conf/")
+        else package / mutation.module
+    )
     source = target.read_text()
     assert source.count(mutation.original) == 1, f"{mutation.module}: the original line moved"
     target.write_text(source.replace(mutation.original, mutation.mutant))
@@ -287,11 +355,13 @@ def _run_mutant(mutation: Mutation, workdir: Path) -> subprocess.CompletedProces
 def test_every_mutation_of_the_seed_math_is_killed(tmp_path, capsys):
     rows, survivors = [], []
     for number, mutation in enumerate(MUTATIONS, 1):
+        started = time.monotonic()
         result = _run_mutant(mutation, tmp_path / f"mutant-{number}")
+        seconds = time.monotonic() - started
         # pytest exits 1 when tests fail; any other code (errors, nothing collected)
         # would not show that the tests can see the fault.
         killed = result.returncode == 1
-        rows.append(f"{'killed  ' if killed else 'SURVIVED'}  {mutation.fault}")
+        rows.append(f"{'killed  ' if killed else 'SURVIVED'}  {seconds:5.1f} s  {mutation.fault}")
         if not killed:
             survivors.append(
                 f"{mutation.fault} (exit {result.returncode}):\n"

@@ -73,10 +73,10 @@ def test_plots_show_what_they_claim():
 
 
 class _StubModel:
-    """Stands in for the Keras model: returns fixed logits."""
+    """Stands in for the Keras model: an example's logits are its first three features."""
 
     def __call__(self, x, training=False):
-        return LOGITS[: len(x)]
+        return np.asarray(x)[:, :3]
 
 
 def test_evaluate_pipeline_in_memory():
@@ -91,18 +91,27 @@ def test_evaluate_pipeline_in_memory():
     )
     inputs = {
         "mnist_model": _StubModel(),
-        "x_test": np.zeros((5, 4), np.float32),
+        "x_test": np.hstack([LOGITS, np.zeros((5, 1), np.float32)]),  # 3 of 5 right
         "y_test": Y,
+        "x_val": np.hstack([np.roll(LOGITS, 1, axis=0), np.zeros((5, 1), np.float32)]),
+        "y_val": Y,
         "training_history": history,
         "params:evaluate.mistakes_to_show": 4,
     }
     catalog = in_memory_catalog(inputs, evaluate.all_outputs())
     SequentialRunner().run(evaluate, catalog)
+    # The test split's figures (the validation split's would be 1 of 5).
     assert catalog.load("evaluation_test_accuracy") == pytest.approx(0.6)
-    assert catalog.load("confusion_matrix").to_numpy().sum() == 5
+    assert catalog.load("confusion_matrix").to_numpy().tolist() == [[1, 1, 0], [0, 1, 0], [1, 0, 1]]
     assert len(catalog.load("per_class_report")) == 5
-    for plot in ("confusion_matrix_plot", "learning_curve_plot", "confident_mistakes_plot"):
-        assert catalog.load(plot).axes
+    figures = {
+        plot: catalog.load(plot)
+        for plot in ("confusion_matrix_plot", "learning_curve_plot", "confident_mistakes_plot")
+    }
+    assert "accuracy 60.00%" in figures["confusion_matrix_plot"].axes[0].get_title()
+    assert "0.6000 at step 5" in figures["learning_curve_plot"].axes[0].get_title()
+    suptitle = figures["confident_mistakes_plot"]._suptitle.get_text()
+    assert "2 most confidently misclassified of 2 errors" in suptitle
     # It judges a trained model and never trains or replaces one.
     assert not evaluate.all_outputs() & {"mnist_model", "final_checkpoint", "training_history"}
     assert all("evaluate" in node.tags for node in evaluate.nodes)
