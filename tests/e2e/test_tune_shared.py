@@ -84,6 +84,20 @@ def _trial_runs(server: TrackingServer, study: str) -> list:
             os.environ.pop(key, None)
 
 
+def _wait_until_stale(postgres: Postgres, name: str) -> None:
+    """Wait until the study's running trial has missed its heartbeats for the grace period
+    (1 s and 4 s, as :func:`_worker_project` sets them): Optuna's own check, the one the
+    next worker makes before it takes a trial."""
+    storage = optuna.storages.RDBStorage(
+        postgres.uri("optuna"), heartbeat_interval=1, grace_period=4
+    )
+    study_id = storage.get_study_id_from_name(name)
+    deadline = time.monotonic() + 60
+    while not storage._get_stale_trial_ids(study_id):  # the check a worker makes
+        assert time.monotonic() < deadline, "the killed trial never went stale"
+        time.sleep(0.5)
+
+
 def test_two_workers_at_once_share_one_study_each_trial_once(team, tmp_path):
     postgres, server = team
     env = _env(postgres, server)
@@ -134,7 +148,7 @@ def test_a_worker_killed_mid_trial_leaves_it_to_be_retried_not_running(team, tmp
         time.sleep(0.5)
     os.killpg(worker.pid, signal.SIGKILL)
     worker.wait(timeout=60)
-    time.sleep(6)  # past the grace period: the trial's heartbeat has stopped
+    _wait_until_stale(postgres, "killed")
     again = start_kedro(
         project,
         "--pipeline=tune",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import warnings
 
+import numpy as np
 import optuna
 import pytest
 import yaml
@@ -113,5 +114,11 @@ def test_the_plots_of_a_study():
         )
         study.tell(trial, 0.9 + number / 100)
     history, importance = plot_search(study, trials_table(study))
-    assert history.axes and importance.axes
+    (history_axes,) = history.axes
+    assert history_axes.get_title() == "Optimization History Plot"
+    points = history_axes.collections[0].get_offsets()  # trial number, value
+    np.testing.assert_allclose(points, [[0, 0.9], [1, 0.91], [2, 0.92], [3, 0.93]])
+    (importance_axes,) = importance.axes
+    names = {label.get_text() for label in importance_axes.get_yticklabels()}
+    assert names == {"batch_size", "learning_rate_base"}
     assert not any("Not drawn yet" in text.get_text() for text in importance.texts)

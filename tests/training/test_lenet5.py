@@ -12,6 +12,8 @@ tf = pytest.importorskip("tensorflow")
 from mnist_pipeline.datasets import ResumeCheckpoints  # noqa: E402
 from mnist_pipeline.parameters import TrainParameters  # noqa: E402
 from mnist_pipeline.training.lenet5 import (  # noqa: E402
+    AVERAGE_PREFIX,
+    WEIGHT_NAMES,
     AveragedLeNet5,
     averaged_keras_lenet5,
     logits,
@@ -142,9 +144,13 @@ def test_an_interrupted_run_resumes_to_the_same_final_metrics(tmp_path):
     np.testing.assert_array_equal(
         resumed.history.to_numpy(dtype=float), whole.history.to_numpy(dtype=float)
     )
+    assert set(whole.state) == {
+        *WEIGHT_NAMES,
+        *(AVERAGE_PREFIX + name for name in WEIGHT_NAMES),
+        "global_step",
+    }  # LeNet-5's variables: the loop trained the network the settings name
     for name, value in whole.state.items():
         np.testing.assert_array_equal(resumed.state[name], value, err_msg=name)
-    assert config.model == "lenet5"
 
 
 def test_accuracy_and_the_saved_model_use_the_averaged_weights():

@@ -105,13 +105,17 @@ def test_the_fused_mlp_step_in_mixed_precision_matches_its_float32_step():
     _assert_close_steps(changes["mixed_bfloat16"], changes["float32"])
 
 
-def test_fast_bfloat16_is_read_from_the_cpu_flags(tmp_path):
+def test_fast_bfloat16_is_read_from_the_cpu_flags_or_a_gpu(tmp_path, monkeypatch):
     with_flag, without = tmp_path / "with", tmp_path / "without"
     with_flag.write_text("flags\t\t: fpu sse avx512f avx512_bf16 amx_tile\n")
     without.write_text("flags\t\t: fpu sse avx2\n")
-    if not tf.config.list_physical_devices("GPU"):
-        assert fast_bfloat16_available(with_flag)
-        assert not fast_bfloat16_available(without)
+    devices = {"GPU": []}  # the machine's own GPUs do not decide what this test sees
+    monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind: devices.get(kind, []))
+    assert fast_bfloat16_available(with_flag)
+    assert not fast_bfloat16_available(without)
+    assert not fast_bfloat16_available(tmp_path / "no-such-file")
+    devices["GPU"] = ["a GPU"]
+    assert fast_bfloat16_available(without)
 
 
 def test_a_machine_without_fast_bfloat16_is_told_in_one_line(monkeypatch, caplog):
