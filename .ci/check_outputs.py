@@ -90,7 +90,16 @@ def check_evaluation() -> None:
         f"(training run {training.info.run_id}: {theirs:.4f}), artifacts {artifacts}"
     )
     assert abs(ours - theirs) < 1e-6
-    assert len(artifacts) == 5, artifacts
+    # confusion matrix, learning curve, mistakes, reliability diagram; per-class and
+    # rejection reports
+    assert len(artifacts) == 7, artifacts
+    robustness = {
+        key: round(value, 4)
+        for key, value in evaluation.data.metrics.items()
+        if key.startswith(("evaluation_shifted", "evaluation_calibration", "evaluation_fashion"))
+    }
+    print(f"  robustness: {robustness}")
+    assert {"evaluation_shifted_test_accuracy", "evaluation_fashion_mnist_auroc"} <= set(robustness)
 
 
 def main() -> None:

@@ -56,10 +56,10 @@ SIDE = 28
 
 
 def _config(model: str, precision: str):
-    from mnist_pipeline.parameters import TrainParameters
+    from mnist_pipeline.parameters import train_parameters
 
     params = yaml.safe_load((PROJECT_ROOT / "conf/base/parameters_train.yml").read_text())
-    return TrainParameters.check({**params["train"], "model": model, "precision": precision})
+    return train_parameters({**params["train"], "model": model, "precision": precision})
 
 
 def _timed(run, calls: int, repeats: int) -> tuple[float, float]:

@@ -3,7 +3,7 @@
 Runs, in a temporary copy of the project (its config, code and raw files; a fresh MLflow
 store), each command below once per repeat, interleaved, every one a new process, and
 prints the median, min and max wall time of each and their ratios to the start-up goals
-(README, "Start-up"):
+(docs, "Start-up"):
 
     kedro --help                               the CLI alone
     python -c "import tensorflow"              the reference for the model-using runs

@@ -25,6 +25,10 @@ With ``--precision mixed_bfloat16``, the chosen model (the fused MLP, or LeNet-5
 ``--model lenet5``) runs in float32 and in mixed precision (``train.precision``), and the
 ratio is mixed to float32.
 
+With ``--augmentation``, the chosen model (the fused MLP, or LeNet-5 with ``--model
+lenet5``) runs plain and with every batch distorted as ``conf/robust`` distorts it
+(``train.augmentation``), and the ratio is augmented to plain: what robustness costs.
+
 Mode ``kedro-run`` times the whole ``kedro run`` (``--kedro-args`` for its arguments, e.g.
 ``--pipeline=train``) from a cold start, a new process each time, beside the seed's loop as
 a whole process too (TensorFlow import, data loading, training, test), alternating; it
@@ -38,6 +42,7 @@ Run from the project root after ``kedro run --pipeline=ingest,preprocess`` (or a
     python benchmarks/train_speed.py --implementations fused reference
     python benchmarks/train_speed.py --model lenet5 --steps 6000
     python benchmarks/train_speed.py --precision mixed_bfloat16 [--model lenet5]
+    python benchmarks/train_speed.py --augmentation [--model lenet5]
     python benchmarks/train_speed.py --mode kedro-run --repeats 3
     python benchmarks/train_speed.py --mode kedro-run --kedro-args=--pipeline=train
 """
@@ -66,6 +71,8 @@ SEED_LOOP = "seed-tf1"
 KERAS_LENET5 = "keras-lenet5"
 #: Suffix of a run in mixed precision (``fused+bf16``, ``lenet5+bf16``).
 MIXED = "+bf16"
+#: Suffix of a run on distorted batches (``fused+aug``, ``lenet5+aug``).
+AUGMENTED = "+aug"
 
 
 def keras_lenet5(config, train_size: int):
@@ -133,13 +140,15 @@ def _keras_lenet5(data: dict, config) -> tuple[float, float]:
 
 def _child(implementation: str, steps: int, seed: int) -> None:
     """Train once in this process and print one JSON line of figures."""
+    augmented = implementation.endswith(AUGMENTED)
+    implementation = implementation.removesuffix(AUGMENTED)
     precision = "mixed_bfloat16" if implementation.endswith(MIXED) else "float32"
     implementation = implementation.removesuffix(MIXED)
     import numpy as np
     import yaml
 
     sys.path.insert(0, str(Path(__file__).parent))
-    from mnist_pipeline.parameters import TrainParameters
+    from mnist_pipeline.parameters import train_parameters
 
     data = {
         name: np.load(PROJECT_ROOT / "data" / "05_model_input" / f"{name}.npy") for name in SPLITS
@@ -155,7 +164,10 @@ def _child(implementation: str, steps: int, seed: int) -> None:
         }
     elif implementation != SEED_LOOP:
         overrides["implementation"] = implementation
-    config = TrainParameters.check({**params, **overrides})
+    if augmented:
+        robust = (PROJECT_ROOT / "conf/robust/parameters_train.yml").read_text()
+        overrides["augmentation"] = yaml.safe_load(robust)["train"]["augmentation"]
+    config = train_parameters({**params, **overrides})
     quiet = lambda *args, **kwargs: None  # noqa: E731
     if implementation == SEED_LOOP:
         from seed_reference import train_reference
@@ -325,11 +337,19 @@ def main() -> None:
         choices=["mixed_bfloat16"],
         help="time the model in mixed precision beside float32 (train.precision)",
     )
+    parser.add_argument(
+        "--augmentation",
+        action="store_true",
+        help="time the model on batches distorted as conf/robust does, beside it plain",
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     seeds = args.seeds if args.seeds else list(range(args.repeats))
     if args.child:
         _child(args.child, args.steps, seeds[0])
+    elif args.mode == "training" and args.augmentation:
+        name = "lenet5" if args.model == "lenet5" else args.implementations[0]
+        benchmark_training(args.steps, seeds, [name + AUGMENTED], reference=name)
     elif args.mode == "training" and args.precision:
         name = "lenet5" if args.model == "lenet5" else args.implementations[0]
         benchmark_training(args.steps, seeds, [name + MIXED], reference=name)

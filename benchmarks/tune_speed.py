@@ -85,11 +85,11 @@ def _train(parameters: dict) -> float:
     """Train once in a fresh process with ``parameters``; the test accuracy."""
     script = (
         "import json, sys, numpy as np\n"
-        "from mnist_pipeline.parameters import TrainParameters\n"
+        "from mnist_pipeline.parameters import train_parameters\n"
         "from mnist_pipeline.training.loop import train\n"
         f"folder = '{PROJECT_ROOT / 'data' / '05_model_input'}'\n"
         f"data = {{n: np.load(f'{{folder}}/{{n}}.npy') for n in {SPLITS}}}\n"
-        "config = TrainParameters.check(json.loads(sys.argv[1]))\n"
+        "config = train_parameters(json.loads(sys.argv[1]))\n"
         "result = train(data['x_train'], data['y_train'], data['x_val'], data['y_val'], config,"
         " test_set=(data['x_test'], data['y_test']))\n"
         "print(result.test_accuracy)\n"

@@ -34,10 +34,11 @@ LIMITS = {"max_request_images": 10, "max_image_bytes": 100_000, "max_image_pixel
 
 
 class _ServedModel:
-    """The served model's surface the page uses; it reads every image as ``digit``."""
+    """The served model's surface the page uses; it reads every image as ``digit``, or
+    turns it away as not a digit (``rejects``)."""
 
-    def __init__(self, digit: int = 7) -> None:
-        self.digit = digit
+    def __init__(self, digit: int = 7, rejects: bool = False) -> None:
+        self.digit, self.rejects = digit, rejects
         self.seen: list[np.ndarray] = []
 
     def unwrap_python_model(self):
@@ -47,8 +48,16 @@ class _ServedModel:
         self.seen.append(pixels)
         p = np.full((len(pixels), 10), 0.01)
         p[:, self.digit] = 0.91
+        reason = "not like any digit (digit-likeness 0.0004 < 0.0100)" if self.rejects else ""
         return pd.DataFrame(
-            {"digit": self.digit, "probability": 0.91, **{f"p{d}": p[:, d] for d in range(10)}}
+            {
+                "digit": pd.array([None if self.rejects else self.digit] * len(pixels), "Int64"),
+                "probability": 0.91,
+                **{f"p{d}": p[:, d] for d in range(10)},
+                "digit_likeness": 0.0004 if self.rejects else 0.5,
+                "rejected": self.rejects,
+                "reason": reason,
+            }
         )
 
 
@@ -113,6 +122,17 @@ def test_a_drawing_is_read_and_the_image_received_is_shown(champion):
     assert probabilities["7"] == pytest.approx(0.91) and len(probabilities) == 10
     assert shown.shape == (28 * ZOOM, 28 * ZOOM) and shown.dtype == np.uint8
     assert "mnist_classifier version 3 (mlp, val accuracy 0.9844)" in model
+
+
+def test_a_drawing_turned_away_says_it_is_not_a_digit_and_still_shows_the_probabilities(
+    champion, monkeypatch
+):
+    monkeypatch.setattr(Champion, "_load", staticmethod(lambda version: _ServedModel(rejects=True)))
+    probabilities, shown, message, _ = answer_drawing(champion, _drawing(_seven()))
+    assert message == (
+        "**This does not look like a digit**: not like any digit (digit-likeness 0.0004 < 0.0100)."
+    )
+    assert len(probabilities) == 10 and shown is not None
 
 
 def test_the_page_prepares_an_image_as_predict_does(champion):

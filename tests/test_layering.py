@@ -1,8 +1,9 @@
 """The package's layers, read from its imports: nothing runs back up, nothing goes round.
 
-Rooms, lowest first: ``errors``; ``parameters``; ``training`` and ``datasets`` (beside
-each other, neither importing the other); ``pipelines``; ``tracking``; the drawing page
-(``demo``); Kedro's own files and the admin command's address at the top. An import may
+Rooms, lowest first: ``console`` and ``errors`` (beside each other); ``parameters``;
+``training`` and ``datasets`` (beside each other, neither importing the other);
+``pipelines``; ``tracking``; the drawing page (``demo``); Kedro's own files and the admin
+command's address at the top. An import may
 go down or stay in its room, never up; and no room but ``training`` reaches TensorFlow
 when it is imported.
 """
@@ -18,6 +19,7 @@ from .conftest import PROJECT_ROOT
 
 PACKAGE = PROJECT_ROOT / "src" / "mnist_pipeline"
 RANKS = {
+    "console": 0,
     "errors": 0,
     "parameters": 1,
     "training": 2,

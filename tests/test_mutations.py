@@ -36,6 +36,9 @@ REFERENCE_TESTS = "tests/training/test_reference_step.py"
 LENET5_TESTS = "tests/training/test_lenet5.py"
 LOOP_TESTS = "tests/training/test_loop_against_the_seed.py"
 DEFAULT_RUN = "tests/training/test_default_run.py"
+REGISTER_TESTS = "tests/pipelines/test_register.py"
+AUGMENTATION_TESTS = "tests/training/test_augmentation.py"
+CONFIDENCE_TESTS = ("tests/pipelines/test_robustness.py", "tests/pipelines/test_inference.py")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -217,8 +220,8 @@ MUTATIONS = (
     Mutation(
         "the training loop's test accuracy computed on the validation split",
         "pipelines/train/pipeline.py",
-        '"x_test",\n                "y_test",',
-        '"x_val",\n                "y_val",',
+        '"x_test": "x_test",\n                "y_test": "y_test",',
+        '"x_test": "x_val",\n                "y_test": "y_val",',
         (DEFAULT_RUN,),
     ),
     Mutation(
@@ -267,32 +270,76 @@ MUTATIONS = (
         ("tests/pipelines/test_inference.py",),
     ),
     Mutation(
+        "the batches' distortions no longer depend on the step (the same draw every step)",
+        "training/augmentation.py",
+        "seed = tf.stack([tf.constant(self.seed, tf.int64), tf.cast(step, tf.int64)])",
+        "seed = tf.stack([tf.constant(self.seed, tf.int64), tf.constant(0, tf.int64)])",
+        (AUGMENTATION_TESTS,),
+    ),
+    Mutation(
+        "the batches' distortions ignore the run's seed",
+        "training/augmentation.py",
+        "seed = tf.stack([tf.constant(self.seed, tf.int64), tf.cast(step, tf.int64)])",
+        "seed = tf.stack([tf.constant(0, tf.int64), tf.cast(step, tf.int64)])",
+        (AUGMENTATION_TESTS,),
+    ),
+    Mutation(
+        "the served probabilities without the fitted temperature",
+        "pipelines/inference/confidence.py",
+        "        return softmax(logits, self.temperature)",
+        "        return softmax(logits)",
+        CONFIDENCE_TESTS,
+    ),
+    Mutation(
+        "the threshold turned round: the most digit-like images rejected",
+        "pipelines/inference/confidence.py",
+        "return np.asarray(likeness) < self.threshold",
+        "return np.asarray(likeness) > self.threshold",
+        CONFIDENCE_TESTS,
+    ),
+    Mutation(
+        "the gate ignores the shifted slice",
+        "pipelines/register/nodes.py",
+        "not candidate.shifted_accuracy + _EPSILON < floor,",
+        "True,",
+        (REGISTER_TESTS,),
+    ),
+    Mutation(
         "a worse version takes the champion alias",
-        "tracking/registry.py",
+        "pipelines/register/nodes.py",
         "candidate.accuracy + _EPSILON >= needed,",
         "True,",
-        ("tests/test_registry.py",),
+        (REGISTER_TESTS,),
     ),
     Mutation(
         "the gate ignores min_gain (a tie or a lucky seed takes the alias)",
-        "tracking/registry.py",
+        "pipelines/register/nodes.py",
         "needed = champion.accuracy + criteria.min_gain",
         "needed = champion.accuracy",
-        ("tests/test_registry.py",),
+        (REGISTER_TESTS,),
     ),
     Mutation(
         "the gate ignores the class recall floor",
-        "tracking/registry.py",
+        "pipelines/register/nodes.py",
         "candidate.class_recall[worst] + _EPSILON >= criteria.class_recall_floor,",
         "True,",
-        ("tests/test_registry.py",),
+        (REGISTER_TESTS,),
     ),
     Mutation(
         "the gate scores the test split instead of the validation split",
-        "tracking/registry.py",
-        'catalog.load("x_val"),',
-        'catalog.load("x_test"),',
-        ("tests/test_registry.py",),
+        "pipelines/register/pipeline.py",
+        '"challenger": "served_model",\n                "x_val": "x_val",\n'
+        '                "y_val": "y_val",',
+        '"challenger": "served_model",\n                "x_val": "x_test",\n'
+        '                "y_val": "y_test",',
+        (REGISTER_TESTS,),
+    ),
+    Mutation(
+        "a served model that accepts a pixel of 300 passes the smoke test",
+        "pipelines/register/nodes.py",
+        "if not refusal or _REFUSAL not in refusal:",
+        "if False:",
+        (REGISTER_TESTS,),
     ),
     Mutation(
         "runs finishing together leave the alias on whichever wrote it last",

@@ -10,7 +10,14 @@ import yaml
 from kedro.config import OmegaConfigLoader
 
 from mnist_pipeline import settings
-from mnist_pipeline.parameters import NAMESPACES, ParameterError, TrainParameters, check_parameters
+from mnist_pipeline.parameters import (
+    NAMESPACES,
+    LeNet5Parameters,
+    MLPParameters,
+    ParameterError,
+    check_parameters,
+    train_parameters,
+)
 
 from .conftest import PROJECT_ROOT
 
@@ -46,9 +53,9 @@ def test_project_parameters_pass(parameters):
 
 
 def test_defaults_are_the_seed_values_and_the_file_agrees(parameters):
-    config = TrainParameters()
+    config = MLPParameters()
     assert {key: getattr(config, key) for key in SEED_VALUES} == SEED_VALUES
-    assert TrainParameters.check(parameters["train"]) == config
+    assert train_parameters(parameters["train"]) == config
 
 
 #: (namespace, key, bad value, what the message says). Every field of every namespace,
@@ -247,13 +254,47 @@ RULES = [
     ("serving", "max_request_images", 0, "serving.max_request_images=0 is invalid"),
     ("serving", "max_image_bytes", 0, "serving.max_image_bytes=0 is invalid"),
     ("serving", "max_image_pixels", 0, "serving.max_image_pixels=0 is invalid"),
+    (
+        "serving",
+        "reject_rate",
+        1.0,
+        "serving.reject_rate=1.0 is invalid: it must be a number in [0, 1)",
+    ),
+    ("registry", "max_shifted_drop", -1, "registry.max_shifted_drop=-1 is invalid"),
+    ("registry", "max_calibration_rise", 2, "registry.max_calibration_rise=2 is invalid"),
+    (
+        "evaluate",
+        "non_digits",
+        {"count": 0, "seed": 1},
+        "evaluate.non_digits.count is invalid: Input should be greater than or equal to 1",
+    ),
+    (
+        "train",
+        "augmentation",
+        {"rotation_degrees": -1},
+        "train.augmentation.rotation_degrees is invalid: Input should be greater than or equal",
+    ),
+    (
+        "preprocess",
+        "shifted",
+        {"seed": 1, "scale": 1.0},
+        "preprocess.shifted.scale is invalid: Input should be less than 1",
+    ),
 ]
+
+
+#: LeNet-5's own settings: set under ``train.lenet5``, for ``model: lenet5``.
+LENET5_ONLY = set(LeNet5Parameters.model_fields) - set(MLPParameters.model_fields)
 
 
 @pytest.mark.parametrize(("namespace", "key", "value", "message"), RULES)
 def test_bad_value_is_named_in_one_line(parameters, namespace, key, value, message):
     bad = copy.deepcopy(parameters)
-    bad[namespace][key] = value
+    if namespace == "train" and key in LENET5_ONLY:
+        bad["train"]["model"] = "lenet5"
+        bad["train"]["lenet5"][key] = value
+    else:
+        bad[namespace][key] = value
     with pytest.raises(ParameterError) as excinfo:
         check_parameters(bad, ALL, training_file_examples=60000)
     assert message in str(excinfo.value)
@@ -262,8 +303,22 @@ def test_bad_value_is_named_in_one_line(parameters, namespace, key, value, messa
 
 def test_every_field_has_a_rule_in_the_table():
     covered = {(namespace, key) for namespace, key, _, _ in RULES}
-    fields = {(ns, key) for ns, model in NAMESPACES.items() for key in model.model_fields}
+    models = {ns: [check.__self__] for ns, check in NAMESPACES.items() if ns != "train"}
+    models["train"] = [MLPParameters, LeNet5Parameters]
+    fields = {
+        (ns, key) for ns, kinds in models.items() for kind in kinds for key in kind.model_fields
+    }
     assert fields <= covered, sorted(fields - covered)
+
+
+def test_the_settings_of_the_network_trained_are_its_own():
+    lenet5 = train_parameters({"model": "lenet5", "hidden_units": 800, "lenet5": {"steps": 6}})
+    assert isinstance(lenet5, LeNet5Parameters) and lenet5.steps == 6
+    assert not hasattr(lenet5, "hidden_units")  # the MLP's own, beside them in the file
+    mlp = train_parameters({"hidden_units": 800, "lenet5": {"steps": 6}})
+    assert isinstance(mlp, MLPParameters) and mlp.steps == 20_000 and mlp.hidden_units == 800
+    with pytest.raises(ParameterError, match=r"Unknown parameter\(s\) train.fc_units"):
+        train_parameters({"fc_units": 64})  # LeNet-5's own goes under train.lenet5
 
 
 def test_lenet5_values_are_checked_when_they_apply(parameters):
@@ -287,9 +342,9 @@ def test_missing_parameter_is_named(parameters):
 
 
 def test_the_rules_on_the_data_wait_until_its_size_is_known():
-    TrainParameters.check({"batch_size": 100})
+    train_parameters({"batch_size": 100})
     with pytest.raises(ParameterError, match=r"train.batch_size=100 .* at most .* \(50\)"):
-        TrainParameters.check({"batch_size": 100}, training_examples=50)
+        train_parameters({"batch_size": 100}, training_examples=50)
 
 
 def test_a_search_without_a_budget_is_refused(parameters):

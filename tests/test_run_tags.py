@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import socket
 
-from mnist_pipeline.tracking.run_tags import RunContextTagsHook, airflow_tags
+from mnist_pipeline.tracking.run_tags import airflow_tags, run_context, with_run_context
 
 TASK = {
     "AIRFLOW_CTX_DAG_ID": "mnist-pipeline",
@@ -22,20 +23,16 @@ def test_a_task_is_tagged_with_its_dag_run_task_and_try():
         "airflow.task_id": "train",
         "airflow.try_number": "2",
     }
+    assert run_context(TASK) == {"host": socket.gethostname(), **airflow_tags(TASK)}
 
 
-def test_outside_airflow_there_are_no_tags(monkeypatch):
+def test_outside_airflow_a_run_is_tagged_with_its_machine_only():
     assert airflow_tags({"HOME": "/root"}) == {}
-    for name in TASK:
-        monkeypatch.delenv(name, raising=False)
-    hook = RunContextTagsHook()
-    hook.before_pipeline_run()
-    assert hook.pending_tags == {"host": socket.gethostname()}
+    assert run_context({"HOME": "/root"}) == {"host": socket.gethostname()}
 
 
-def test_the_hook_reads_them_before_the_run(monkeypatch):
-    for name, value in TASK.items():
-        monkeypatch.setenv(name, value)
-    hook = RunContextTagsHook()
-    hook.before_pipeline_run()
-    assert hook.pending_tags["airflow.task_id"] == "train"
+def test_mlflows_run_context_keeps_the_tags_it_was_given_and_takes_the_latest_tasks():
+    given = {"MLFLOW_RUN_CONTEXT": json.dumps({"team": "digits", "airflow.task_id": "ingest"})}
+    context = json.loads(with_run_context({**TASK, **given}))
+    assert context == {"team": "digits", "host": socket.gethostname(), **airflow_tags(TASK)}
+    assert json.loads(with_run_context({})) == {"host": socket.gethostname()}

@@ -8,7 +8,8 @@ this ``run`` takes exactly the built-in options and behaves the same, except tha
   instead of a traceback;
 - a tracking server that refuses a request or goes away during the run ends it with one
   message too (:mod:`.tracking.team_server`);
-- Ctrl-C and SIGTERM close the MLflow run as KILLED (exit code 130);
+- Ctrl-C and SIGTERM close the MLflow run as KILLED (exit code 130); SIGUSR1 prints
+  where every thread of the run is (``kill -USR1 <pid>``: a run that seems stuck);
 - ``--pipeline NAME`` (how this project's README and users run a stage) is taken as
   ``--pipelines NAME``, without Kedro 1.7's deprecation warning on every run, and a name
   that is not a registered pipeline is one message that lists the registered ones;
@@ -22,6 +23,7 @@ demo`` opens the drawing page on the champion (:mod:`.demo`).
 
 from __future__ import annotations
 
+import faulthandler
 import signal
 from pathlib import Path
 
@@ -73,6 +75,7 @@ def run(**kwargs) -> None:
     # SIGTERM (a scheduler, `kill`) is handled like Ctrl-C: the MLflow run is closed as
     # KILLED instead of being left RUNNING, and training resumes on the next run.
     signal.signal(signal.SIGTERM, _interrupt)
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
     if kwargs["pipeline"] and not kwargs["pipelines"]:
         kwargs["pipelines"], kwargs["pipeline"] = [kwargs["pipeline"]], None
     unknown = [name for name in kwargs["pipelines"] if name not in registered_pipelines]
@@ -112,7 +115,7 @@ def run(**kwargs) -> None:
 
 @cli.group(name="champion")
 def champion() -> None:
-    """Move the registry's champion alias by hand (README, "A champion, by a gate")."""
+    """Move the registry's champion alias by hand (docs, "A champion, by a gate")."""
 
 
 _ENV = click.option("--env", "-e", default=None, help="Kedro environment, e.g. server.")

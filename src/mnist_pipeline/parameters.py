@@ -12,9 +12,10 @@ typed parameters would hand nodes model objects and report errors in several lin
 
 from __future__ import annotations
 
+import copy
 import math
-from collections.abc import Mapping
-from typing import Any, ClassVar, Literal, Self, get_args, get_origin
+from collections.abc import Callable, Mapping
+from typing import Annotated, Any, ClassVar, Literal, Self, get_args, get_origin
 
 import annotated_types
 from kedro.framework.hooks import hook_impl
@@ -129,11 +130,51 @@ class IngestParameters(Parameters):
     num_classes: int = Field(ge=2)
 
 
+class Distortions(BaseModel):
+    """How strongly digits are distorted, as other people's handwriting distorts them: each
+    the largest draw of its kind (a rotation, a scale, a slant, a shift, a change of stroke
+    width, an elastic wobble of ``elastic_alpha`` pixels smoothed over ``elastic_sigma``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    rotation_degrees: float = Field(0.0, ge=0.0, le=90.0)
+    scale: float = Field(0.0, ge=0.0, lt=1.0)
+    shear_degrees: float = Field(0.0, ge=0.0, lt=60.0)
+    translation_pixels: float = Field(0.0, ge=0.0, le=14.0)
+    stroke_width: float = Field(0.0, ge=0.0, le=1.0)
+    elastic_alpha: float = Field(0.0, ge=0.0, le=14.0)
+    elastic_sigma: float = Field(4.0, gt=0.0, le=14.0)
+
+    @property
+    def affine(self) -> bool:
+        """Whether any affine distortion is on."""
+        return any((self.rotation_degrees, self.scale, self.shear_degrees, self.translation_pixels))
+
+    @property
+    def enabled(self) -> bool:
+        """Whether the batches are distorted at all."""
+        return self.affine or self.stroke_width > 0 or self.elastic_alpha > 0
+
+
+class AugmentationParameters(Distortions):
+    """``train.augmentation``: how each training batch is distorted
+    (``training/augmentation.py``). Every strength 0 (the default) trains on the images as
+    they are: the seed's procedure."""
+
+
+class ShiftedParameters(Distortions):
+    """``preprocess.shifted``: the distortions of the shifted validation and test slices,
+    drawn once from ``seed`` (``pipelines/preprocess/shifted.py``)."""
+
+    seed: int = Field(ge=0)
+
+
 class PreprocessParameters(Parameters):
     """``parameters_preprocess.yml``."""
 
     namespace: ClassVar[str] = "preprocess"
     validation_size: int = Field(ge=1)
+    shifted: ShiftedParameters
 
     @model_validator(mode="after")
     def _leaves_examples_to_train(self, info: ValidationInfo) -> Self:
@@ -157,19 +198,14 @@ Implementation = Literal["reference", "fused"]
 Precision = Literal["float32", "mixed_bfloat16"]
 
 
-class TrainParameters(Parameters):
-    """``parameters_train.yml``: the network and its training; defaults are the seed's.
-
-    With ``model: lenet5``, the values under ``train.lenet5`` replace the ones beside it
-    (LeNet-5 trains with other settings than the MLP; see ``parameters_train.yml``).
-    """
+class _Training(Parameters):
+    """What both networks' training shares: the seed's procedure (SGD on the regularised
+    loss, learning-rate decay, moving averages), its validation points and how it runs."""
 
     namespace: ClassVar[str] = "train"
 
-    model: Model = "mlp"
     steps: int = Field(20_000, ge=1)
     batch_size: int = Field(100, ge=1)
-    hidden_units: int = Field(500, ge=1)
     init_stddev: float = Field(0.1, gt=0.0, lt=math.inf)
     init_bias: float = Field(0.1, gt=-math.inf, lt=math.inf)
     learning_rate_base: float = Field(0.8, gt=0.0, lt=math.inf)
@@ -183,28 +219,7 @@ class TrainParameters(Parameters):
     resume: bool = True
     implementation: Implementation = "fused"
     precision: Precision = "float32"
-    # LeNet-5's layers (model: lenet5 only).
-    kernel_size: int = Field(5, ge=1)
-    conv1_filters: int = Field(32, ge=1)
-    conv2_filters: int = Field(64, ge=1)
-    fc_units: int = Field(512, ge=1)
-    dropout_rate: float = Field(0.5, ge=0.0, lt=1.0)
-
-    @classmethod
-    def check(cls, values: Mapping[str, Any], **data_sizes: int | None) -> Self:
-        """Check ``values``; with ``model: lenet5``, its ``lenet5`` values apply."""
-        values = dict(values)
-        lenet5 = values.pop("lenet5", None) or {}
-        known = set(cls.model_fields) - {"model"}
-        unknown = sorted(set(lenet5) - known)
-        if unknown:
-            raise ParameterError(
-                f"Unknown parameter(s) {', '.join(f'train.lenet5.{key}' for key in unknown)} "
-                f"in conf/base/parameters_train.yml or --params; known: {', '.join(sorted(known))}"
-            )
-        if values.get("model") == "lenet5":
-            values.update(lenet5)
-        return super().check(values, **data_sizes)
+    augmentation: AugmentationParameters = AugmentationParameters()
 
     @model_validator(mode="after")
     def _shrinks_the_weights_by_less_than_all(self) -> Self:
@@ -230,6 +245,101 @@ class TrainParameters(Parameters):
         return self
 
 
+class MLPParameters(_Training):
+    """``train`` with ``model: mlp``: the seed's 784-500-10 network; defaults are the seed's."""
+
+    model: Literal["mlp"] = "mlp"
+    hidden_units: int = Field(500, ge=1)
+
+
+class LeNet5Parameters(_Training):
+    """``train`` with ``model: lenet5``: the book's LeNet-5, with ``train.lenet5``'s values."""
+
+    model: Literal["lenet5"]
+    kernel_size: int = Field(5, ge=1)
+    conv1_filters: int = Field(32, ge=1)
+    conv2_filters: int = Field(64, ge=1)
+    fc_units: int = Field(512, ge=1)
+    dropout_rate: float = Field(0.5, ge=0.0, lt=1.0)
+
+
+#: The training of either network, told apart by ``model`` (a discriminated union).
+TrainParameters = Annotated[MLPParameters | LeNet5Parameters, Field(discriminator="model")]
+#: Each network's settings, by ``model``.
+NETWORKS: dict[str, type[MLPParameters] | type[LeNet5Parameters]] = {
+    "mlp": MLPParameters,
+    "lenet5": LeNet5Parameters,
+}
+#: LeNet-5's own settings.
+_LENET5_ONLY = set(LeNet5Parameters.model_fields) - set(_Training.model_fields) - {"model"}
+#: The MLP's own settings: beside LeNet-5's shared ones in ``parameters_train.yml``, left out
+#: of LeNet-5's settings.
+_MLP_ONLY = set(MLPParameters.model_fields) - set(_Training.model_fields) - {"model"}
+
+
+def network_values(train: Mapping[str, Any]) -> dict[str, Any]:
+    """``train`` as ``parameters_train.yml`` holds it -> the values of the network it names:
+    with ``model: lenet5``, the values under ``train.lenet5`` replace the ones beside them
+    (LeNet-5 trains with other settings than the MLP) and the MLP's own are left out. The
+    one place that reads that shape (:func:`with_values` writes it).
+
+    Raises:
+        ParameterError: for an unknown key under ``train.lenet5``.
+    """
+    values = dict(train)
+    lenet5 = values.pop("lenet5", None) or {}
+    known = set(LeNet5Parameters.model_fields) - {"model"}
+    unknown = sorted(set(lenet5) - known)
+    if unknown:
+        raise ParameterError(
+            f"Unknown parameter(s) {', '.join(f'train.lenet5.{key}' for key in unknown)} "
+            f"in conf/base/parameters_train.yml or --params; known: {', '.join(sorted(known))}"
+        )
+    if values.get("model") != "lenet5":
+        return values
+    return {key: value for key, value in values.items() if key not in _MLP_ONLY} | lenet5
+
+
+def with_values(train: Mapping[str, Any], values: Mapping[str, Any]) -> dict[str, Any]:
+    """``train``'s mapping with ``values`` written in (``lenet5.<name>`` into LeNet-5's own):
+    a search trial's settings, in ``parameters_train.yml``'s shape."""
+    merged = copy.deepcopy(dict(train))
+    for name, value in values.items():
+        if name.startswith("lenet5."):
+            merged.setdefault("lenet5", {})[name.removeprefix("lenet5.")] = value
+        else:
+            merged[name] = value
+    return merged
+
+
+def train_parameters(
+    train: Mapping[str, Any], **data_sizes: int | None
+) -> MLPParameters | LeNet5Parameters:
+    """The settings of the network ``train`` names (:func:`network_values`), checked.
+
+    Raises:
+        ParameterError: in one line, for a key or value that cannot work.
+    """
+    values = network_values(train)
+    model = values.get("model", "mlp")
+    if model not in NETWORKS:
+        raise ParameterError(_Training.invalid("model", model, "one of " + ", ".join(NETWORKS)))
+    return NETWORKS[model].check(values, **data_sizes)
+
+
+#: Every ``train`` setting, either network's.
+_TRAIN_FIELDS = {**LeNet5Parameters.model_fields, **MLPParameters.model_fields}
+
+
+def train_field(name: str) -> Any:
+    """The field of a ``train`` setting named as a search names it (``lenet5.<name>`` for
+    LeNet-5's own), or ``None`` for no such setting."""
+    network, _, field = name.rpartition(".")
+    if network == "lenet5":
+        return LeNet5Parameters.model_fields.get(field)
+    return _TRAIN_FIELDS.get(field) if not network else None
+
+
 #: The ``train`` settings a search may not vary: they do not change the model (resume,
 #: implementation, eval_every: the search validates every ``tune.eval_every`` steps), or
 #: varying them would only pick a lucky draw (seed).
@@ -250,7 +360,7 @@ class SearchDimension(BaseModel):
 
 
 class TuneParameters(Parameters):
-    """``parameters_tune.yml``: the search over the ``train`` parameters (README, "Searching
+    """``parameters_tune.yml``: the search over the ``train`` parameters (docs, "Searching
     for a better model")."""
 
     namespace: ClassVar[str] = "tune"
@@ -282,28 +392,27 @@ class TuneParameters(Parameters):
     @model_validator(mode="after")
     def _searches_train_parameters(self) -> Self:
         for name, dimension in self.space.items():
-            key, _, lenet5_key = name.partition("lenet5.")
-            field = lenet5_key or key
+            plain = name.removeprefix("lenet5.")
             if (
-                key
-                and lenet5_key
-                or field not in TrainParameters.model_fields
-                or field in (NOT_SEARCHED | ({"model"} if lenet5_key else set()))
+                train_field(name) is None
+                or plain in NOT_SEARCHED
+                or (plain == "model" and plain != name)
             ):
-                allowed = sorted(set(TrainParameters.model_fields) - NOT_SEARCHED)
+                allowed = sorted(set(_TRAIN_FIELDS) - NOT_SEARCHED)
                 raise ValueError(
                     f"Parameter tune.space.{name} is invalid: the search varies train "
                     f"parameters, one of {', '.join(allowed)} (or lenet5.<name> for "
                     "LeNet-5's own)"
                 )
-            _check_dimension(name, field, dimension)
+            _check_dimension(name, dimension)
         return self
 
 
-def _check_dimension(name: str, field: str, dimension: SearchDimension) -> None:
-    """Raise, in one line, when ``dimension`` cannot be searched for train parameter ``field``."""
+def _check_dimension(name: str, dimension: SearchDimension) -> None:
+    """Raise, in one line, when ``dimension`` cannot be searched for train parameter ``name``."""
     where = f"Parameter tune.space.{name} is invalid"
-    annotation = TrainParameters.model_fields[field].annotation
+    annotation = train_field(name).annotation
+    field = name.removeprefix("lenet5.")
     ranged = dimension.low is not None or dimension.high is not None
     if (dimension.choices is not None) == ranged or (
         ranged and None in (dimension.low, dimension.high)
@@ -330,11 +439,20 @@ def _check_dimension(name: str, field: str, dimension: SearchDimension) -> None:
             int(v) if whole and float(v).is_integer() else v
             for v in (dimension.low, dimension.high)
         ]
+    network = "lenet5" if name != field or field in _LENET5_ONLY else "mlp"
     for value in values:  # every value the search can try must be one train allows
         try:
-            TrainParameters.check({field: value})
+            train_parameters(with_values({"model": network}, {name: value}))
         except ParameterError as exc:
             raise ValueError(f"{where}: {exc}") from None
+
+
+class NonDigitParameters(BaseModel):
+    """``evaluate.non_digits``: the non-digits drawn by a program."""
+
+    model_config = ConfigDict(extra="forbid")
+    count: int = Field(ge=1, le=100_000)
+    seed: int = Field(ge=0)
 
 
 class EvaluateParameters(Parameters):
@@ -342,6 +460,7 @@ class EvaluateParameters(Parameters):
 
     namespace: ClassVar[str] = "evaluate"
     mistakes_to_show: int = Field(ge=0)
+    non_digits: NonDigitParameters
 
 
 class PredictParameters(Parameters):
@@ -360,6 +479,8 @@ class RegistryParameters(Parameters):
     min_gain: float = Field(ge=-1, le=1)
     max_class_drop: float = Field(ge=0, le=1)
     class_recall_floor: float = Field(ge=0, le=1)
+    max_shifted_drop: float = Field(ge=0, le=1)
+    max_calibration_rise: float = Field(ge=0, le=1)
     smoke_images: int = Field(ge=1, le=5000)
 
 
@@ -371,21 +492,24 @@ class ServingParameters(Parameters):
     max_request_images: int = Field(ge=1)
     max_image_bytes: int = Field(ge=1)
     max_image_pixels: int = Field(ge=1)
+    reject_rate: float = Field(ge=0, lt=1)
 
 
-#: namespace -> its parameters.
-NAMESPACES: dict[str, type[Parameters]] = {
-    parameters.namespace: parameters
-    for parameters in (
-        IngestParameters,
-        PreprocessParameters,
-        TrainParameters,
-        EvaluateParameters,
-        PredictParameters,
-        TuneParameters,
-        RegistryParameters,
-        ServingParameters,
-    )
+#: namespace -> how its mapping is checked (``train``: for the network it names).
+NAMESPACES: dict[str, Callable[..., Parameters]] = {
+    "train": train_parameters,
+    **{
+        parameters.namespace: parameters.check
+        for parameters in (
+            IngestParameters,
+            PreprocessParameters,
+            EvaluateParameters,
+            PredictParameters,
+            TuneParameters,
+            RegistryParameters,
+            ServingParameters,
+        )
+    },
 }
 
 
@@ -399,7 +523,7 @@ def check_parameters(
     if training_file_examples is not None and isinstance(validation_size, int):
         sizes["training_examples"] = training_file_examples - validation_size
     for namespace in sorted(namespaces & set(NAMESPACES)):
-        NAMESPACES[namespace].check(parameters.get(namespace) or {}, **sizes)
+        NAMESPACES[namespace](parameters.get(namespace) or {}, **sizes)
 
 
 class ParameterCheckHook:
@@ -415,8 +539,6 @@ class ParameterCheckHook:
             for name in pipeline.inputs()
             if name.startswith("params:")
         }
-        if "mnist_model" in pipeline.all_outputs():  # it trains: the gate will read these
-            namespaces.add("registry")
         if not namespaces:
             return
         parameters = catalog.get("parameters").load()  # the merged parameters, not data

@@ -152,12 +152,12 @@ def test_checkpoint_and_model_datasets_round_trip_on_the_object_store(bucket):
 def test_resume_checkpoints_mirrored_to_the_object_store_resume_on_another_machine(bucket):
     pytest.importorskip("tensorflow")
     from mnist_pipeline.datasets import ResumeCheckpointsDataset
-    from mnist_pipeline.parameters import TrainParameters
+    from mnist_pipeline.parameters import MLPParameters
     from mnist_pipeline.training.mlp import AveragedMLP
 
     fingerprint = {"settings": {"seed": 3}, "data_sha256": "abc"}
     dataset = ResumeCheckpointsDataset(f"{bucket}/06_models/resume_checkpoints", max_to_keep=2)
-    trained = AveragedMLP(5, 3, TrainParameters(hidden_units=4, seed=1))
+    trained = AveragedMLP(5, 3, MLPParameters(hidden_units=4, seed=1))
     writer = dataset.load()  # a local working copy, mirrored
     for step in (10, 20, 30):
         trained.global_step.assign(step)
@@ -175,7 +175,7 @@ def test_resume_checkpoints_mirrored_to_the_object_store_resume_on_another_machi
     assert '"ckpt-30"' in index and str(writer.directory) not in index  # relative paths
 
     # A retried task elsewhere: a new working copy, downloaded from the store.
-    fresh = AveragedMLP(5, 3, TrainParameters(hidden_units=4, seed=2))
+    fresh = AveragedMLP(5, 3, MLPParameters(hidden_units=4, seed=2))
     reader = dataset.load()
     assert reader.directory != writer.directory
     resumed = reader.restore(fresh, fingerprint, 100)

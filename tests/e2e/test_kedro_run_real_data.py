@@ -107,7 +107,7 @@ def test_loading_the_project_settings_imports_no_plotting_or_tensorflow(project)
     """``kedro --help`` loads the settings (hooks, the served model's nodes), not the plots."""
     imported = _modules_imported_by_kedro(project, "--help")
     assert {
-        "mnist_pipeline.tracking.registry",
+        "mnist_pipeline.tracking.lineage",
         "mnist_pipeline.pipelines.inference.nodes",
     } <= imported
     assert not {"matplotlib", "tensorflow", "keras"} & imported

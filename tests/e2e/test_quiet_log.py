@@ -30,6 +30,7 @@ RUNS = {
     "ingest": [],
     "preprocess": [],
     "train": [SHORT],
+    "register": [],
     "evaluate": [],
     "predict": [],
     "tune": [  # the study keeps train.steps for train_best: short too
@@ -39,7 +40,20 @@ RUNS = {
     "train_best": [],
     "__default__": [SHORT],
 }
-NOISE = ("WARNING", "Warning", "deprecated", "oneDNN", "cuInit", "Traceback")
+#: What a user cannot act on: a warning, a deprecation, a traceback, and any line of
+#: TensorFlow's C++ logging (absl's ``I0000``/``W0000``/``E0000`` prefixes: its start-up
+#: banner, its exporters' notes).
+NOISE = (
+    "WARNING",
+    "Warning",
+    "deprecated",
+    "oneDNN",
+    "cuInit",
+    "Traceback",
+    "I0000",
+    "W0000",
+    "E0000",
+)
 
 
 def test_every_registered_pipeline_is_run_here():

@@ -24,6 +24,7 @@ from ..project import (
     CHECKPOINTS,
     artifact_paths,
     copy_project,
+    finish,
     kedro_logs,
     start_kedro,
     wait_for_checkpoints,
@@ -180,7 +181,7 @@ def test_four_team_members_at_once_then_evaluate_and_predict(server, tmp_path):
         )
         for seed, (member, project) in enumerate(zip(MEMBERS, projects, strict=True))
     ]
-    codes = [process.wait(timeout=900) for process in processes]
+    codes = [finish(process, project) for process, project in zip(processes, projects, strict=True)]
     assert codes == [0, 0, 0, 0], "\n".join(kedro_logs(p)[-2000:] for p in projects)
 
     runs = _new_runs(server, before)
@@ -291,7 +292,7 @@ def test_server_stopped_and_restarted_during_training_loses_nothing(server, tmp_
     wait_for_checkpoints(project, process, 1)
     server.stop()  # away for as long as it takes to start again (about ten seconds)
     server.start()
-    code = process.wait(timeout=900)
+    code = finish(process, project)
     log = kedro_logs(project)
     every_point = list(range(0, 4001, 500))
     runs = _new_runs(server, before)

@@ -7,7 +7,7 @@ import optuna
 import pytest
 import yaml
 
-from mnist_pipeline.parameters import TrainParameters
+from mnist_pipeline.parameters import train_parameters
 
 from ..conftest import closed_port_url
 from ..project import copy_outputs, copy_project, mlflow_store, run_kedro
@@ -80,7 +80,7 @@ def test_the_best_parameters_can_be_passed_back(project):
     best = yaml.safe_load(
         (project / "data" / "07_model_output" / "best_parameters.yml").read_text()
     )
-    config = TrainParameters.check(best["train"])
+    config = train_parameters(best["train"])
     trial = _study(project).best_trial
     assert config.learning_rate_base == pytest.approx(trial.params["learning_rate_base"])
     assert config.steps == 600  # a full run's length (train.steps), not the trials'

@@ -13,16 +13,29 @@ from ..conftest import in_memory_catalog
 def test_registry_names_every_stage_and_the_default_runs_them_all():
     pipelines = register_pipelines()
     stages = ("ingest", "preprocess", "train", "evaluate")
-    assert set(pipelines) == {*stages, "__default__", "predict", "tune", "train_best"}
+    assert set(pipelines) == {*stages, "__default__", "predict", "register", "tune", "train_best"}
     default_nodes = {n.name for n in pipelines["__default__"].nodes}
     assert default_nodes == {n.name for stage in stages for n in pipelines[stage].nodes}
     assert not {n.name for n in pipelines["predict"].nodes} & default_nodes
-    # Only the pipelines that train export, log and register the served model.
-    assert {name for name, p in pipelines.items() if "served_model" in p.all_outputs()} == {
-        "train",
-        "__default__",
-        "train_best",
+    # Only the pipelines that train export, log and register the served model, and each
+    # of them then puts it through the gate's nodes, as `register` alone does.
+    trains = {"train", "__default__", "train_best"}
+    assert {name for name, p in pipelines.items() if "served_model" in p.all_outputs()} == trains
+    gate = {n.name.split(".")[-1] for n in pipelines["register"].nodes}
+    assert gate == {
+        "score_challenger",
+        "score_champion",
+        "smoke_test_challenger",
+        "decide_champion",
+        "evaluate_challenger_with_mlflow",
+        "describe_challenger",
+        "record_registration",
     }
+    for name in trains:
+        assert gate <= {
+            n.name.split(".")[-1] for n in pipelines[name].only_nodes_with_tags("register").nodes
+        }
+        assert "model_registration" in pipelines[name].all_outputs()
 
 
 def test_ingest_then_preprocess_in_memory(small_mnist):
@@ -32,6 +45,7 @@ def test_ingest_then_preprocess_in_memory(small_mnist):
         **small_mnist,
         "params:ingest.num_classes": 10,
         "params:preprocess.validation_size": 50,
+        "params:preprocess.shifted": {"seed": 3, "rotation_degrees": 15, "elastic_alpha": 2},
     }
     catalog = in_memory_catalog(inputs, data_pipeline.all_outputs())
     SequentialRunner().run(data_pipeline, catalog)
@@ -50,6 +64,13 @@ def test_ingest_then_preprocess_in_memory(small_mnist):
     )
     np.testing.assert_array_equal(y_train.argmax(1), small_mnist["raw_train_labels"][50:])
     np.testing.assert_array_equal(y_test.argmax(1), small_mnist["raw_test_labels"])
+
+    # The shifted slices: the same digits, redrawn (labels: y_val, y_test).
+    shifted = catalog.load("x_val_shifted")
+    assert shifted.shape == x_val.shape and shifted.dtype == np.float32
+    assert shifted.min() >= 0.0 and shifted.max() <= 1.0
+    assert catalog.load("x_test_shifted").shape == x_test.shape
+    assert not np.array_equal(shifted, x_val)
 
     summary = catalog.load("data_summary")
     assert summary["train"]["examples"] == 250

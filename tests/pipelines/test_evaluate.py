@@ -10,12 +10,14 @@ from kedro.runner import SequentialRunner
 from mnist_pipeline.pipeline_registry import register_pipelines
 from mnist_pipeline.pipelines.evaluate.nodes import (
     confusion_matrix,
+    lineage_tags,
     per_class_report,
     plot_confident_mistakes,
     plot_confusion_matrix,
     plot_learning_curve,
     score_test_set,
 )
+from mnist_pipeline.pipelines.inference.confidence import fit_confidence
 
 from ..conftest import in_memory_catalog
 
@@ -97,9 +99,24 @@ def test_evaluate_pipeline_in_memory():
         "y_val": Y,
         "training_history": history,
         "params:evaluate.mistakes_to_show": 4,
+        "model_registration": {
+            "training_run_id": "run-7",
+            "model_uri": "models:/mnist_classifier/3",
+            "version": 3,
+        },
+        # The shifted slice: classes 0 and 1 swapped in every logit row.
+        "x_test_shifted": np.hstack([LOGITS[:, [1, 0, 2]], np.zeros((5, 1), np.float32)]),
+        "model_confidence": fit_confidence(LOGITS, Y.argmax(axis=1), 0.2).as_dict(),
+        "fashion_mnist_images": None,  # not installed
+        "params:evaluate.non_digits": {"count": 4, "seed": 0},
     }
     catalog = in_memory_catalog(inputs, evaluate.all_outputs())
     SequentialRunner().run(evaluate, catalog)
+    assert catalog.load("evaluation_tags") == {
+        "training_run_id": "run-7",
+        "registered_model_version": "3",
+        "model_uri": "models:/mnist_classifier/3",
+    }
     # The test split's figures (the validation split's would be 1 of 5).
     assert catalog.load("evaluation_test_accuracy") == pytest.approx(0.6)
     assert catalog.load("confusion_matrix").to_numpy().tolist() == [[1, 1, 0], [0, 1, 0], [1, 0, 1]]
@@ -112,6 +129,34 @@ def test_evaluate_pipeline_in_memory():
     assert "0.6000 at step 5" in figures["learning_curve_plot"].axes[0].get_title()
     suptitle = figures["confident_mistakes_plot"]._suptitle.get_text()
     assert "2 most confidently misclassified of 2 errors" in suptitle
+    # Beyond accuracy: the shifted slice (2 of 5 right), calibration, and non-digits; no
+    # Fashion-MNIST row when it is not installed.
+    metrics = catalog.load("evaluation_robustness_metrics")
+    assert metrics["evaluation_shifted_test_accuracy"]["value"] == pytest.approx(0.4)
+    assert metrics["evaluation_test_accuracy"]["value"] == pytest.approx(0.6)
+    report = catalog.load("rejection_report")
+    assert report["images"].tolist() == [
+        "MNIST test digits",
+        "MNIST test digits, shifted",
+        "letters (3 typefaces)",
+        "random pen scribbles",
+        "random pixels",
+    ]
+    assert report["count"].tolist() == [5, 5, 105, 4, 4]
+    calibration = catalog.load("evaluation_calibration_metrics")
+    assert set(calibration) == {
+        "evaluation_calibration_error_before",
+        "evaluation_calibration_error_after",
+        "evaluation_temperature",
+    }
+    assert "Reliability on the test set" in (
+        catalog.load("reliability_diagram_plot").axes[0].get_title()
+    )
     # It judges a trained model and never trains or replaces one.
     assert not evaluate.all_outputs() & {"mnist_model", "final_checkpoint", "training_history"}
     assert all("evaluate" in node.tags for node in evaluate.nodes)
+
+
+def test_a_model_never_registered_is_evaluated_without_lineage_tags(caplog):
+    assert lineage_tags(None) == {}
+    assert "never registered in MLflow" in caplog.text

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from mlflow.exceptions import MlflowException
 
+from mnist_pipeline.pipelines.inference.confidence import Confidence
 from mnist_pipeline.pipelines.inference.nodes import (
     PREDICTION_COLUMNS,
     InvalidImagesError,
@@ -17,6 +18,7 @@ from mnist_pipeline.pipelines.inference.nodes import (
     predictions_table,
     requested_images,
 )
+from mnist_pipeline.tracking.served_model import RefusedRequest
 
 
 def _images(count: int = 2, dtype=np.uint8) -> np.ndarray:
@@ -51,22 +53,40 @@ def test_bad_images_are_refused_with_a_message_saying_what_is_wrong(images, mess
     assert message in str(raised.value)
 
 
-def test_the_error_is_one_the_scoring_server_answers_with_400():
-    error = InvalidImagesError("bad")
+def test_the_served_models_refusal_is_one_the_scoring_server_answers_with_400():
+    error = RefusedRequest("bad")
     assert isinstance(error, MlflowException)
     assert error.get_http_status_code() == 400
 
 
+#: A confidence that keeps the logits' probabilities (T = 1) and turns nothing away.
+TRUSTING = Confidence(1.0, np.linspace(0.0, 10.0, 1001), threshold=0.0)
+
+
 def test_predictions_table_gives_digit_its_probability_and_all_ten():
     logits = np.array([[0.0] * 9 + [5.0], [3.0, 1.0] + [0.0] * 8], dtype=np.float32)
-    table = predictions_table(logits)
+    table = predictions_table(logits, TRUSTING)
     assert list(table.columns) == PREDICTION_COLUMNS
     assert table["digit"].tolist() == [9, 0]
+    assert not table["rejected"].any() and table["reason"].tolist() == ["", ""]
     probabilities = table[[f"p{d}" for d in range(10)]].to_numpy()
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0)
     assert table["probability"].tolist() == [probabilities[0, 9], probabilities[1, 0]]
     expected = np.exp(5.0) / (np.exp(5.0) + 9)
     assert table.loc[0, "p9"] == pytest.approx(expected)
+
+
+def test_an_image_unlike_any_digit_has_no_digit_and_says_why():
+    confidence = Confidence(2.0, np.linspace(0.0, 10.0, 1001), threshold=0.5)
+    # Energy 2 * logsumexp(logits / 2): 20 (above every validation digit's) and 4.6.
+    logits = np.array([[20.0] + [0.0] * 9, [0.0] * 10], dtype=np.float32)
+    table = predictions_table(logits, confidence)
+    assert table["rejected"].tolist() == [False, True]
+    assert table.loc[0, "digit"] == 0 and pd.isna(table.loc[1, "digit"])
+    assert table.loc[1, "reason"].startswith("not like any digit (digit-likeness 0.46")
+    # Its ten (temperature-scaled) probabilities are still given.
+    assert table.loc[1, "p0"] == pytest.approx(0.1)
+    assert table.loc[0, "p0"] == pytest.approx(np.exp(10) / (np.exp(10) + 9))
 
 
 class _LinearModel:
@@ -109,7 +129,7 @@ def test_a_served_model_runs_the_inference_functions_in_order():
 
     weights = np.zeros((784, 10), np.float32)
     weights[0, 3] = 10.0  # the first pixel votes for 3, scaled to [0, 1]
-    model = DigitClassifier(PREPARATION, LIMITS)
+    model = DigitClassifier(PREPARATION, LIMITS, TRUSTING.as_dict())
     model._network = _LinearModel(weights)
     images = np.zeros((2, 28, 28), np.float64)
     images[0, 0, 0] = 255.0
@@ -196,6 +216,6 @@ def test_requests_that_cannot_be_answered_name_the_item_and_why(request_, messag
 
 
 def test_the_400s_message_stays_its_own_when_mlflows_server_prefixes_the_request():
-    error = InvalidImagesError("Image 3 ('scan.png') is over 5,000,000 bytes")
+    error = RefusedRequest("Image 3 ('scan.png') is over 5,000,000 bytes")
     error.message = f"Failed to predict data '{'x' * 10_000}'. \nError: {error.message}"
     assert error.message.splitlines()[0] == "Image 3 ('scan.png') is over 5,000,000 bytes"

@@ -137,26 +137,38 @@ def test_an_empty_or_missing_folder_is_one_clear_message(tmp_path, make):
 def test_report_has_a_row_per_file_with_digit_or_error():
     files = pd.DataFrame({"file": ["a.png", "b.png", "c.png"], "error": ["", "no ink: x", ""]})
     predictions = pd.DataFrame(
-        [[7, 0.9] + [0.01] * 10, [1, 0.8] + [0.02] * 10],
+        [_ANSWER, [pd.NA, 0.3] + [0.07] * 10 + [0.0001, True, "not like any digit"]],
         columns=REPORT_COLUMNS[1:-1],
     )
     report = report_predictions(files, predictions)
     assert list(report.columns) == REPORT_COLUMNS
-    assert report["digit"].tolist()[0] == 7 and report["digit"].tolist()[2] == 1
+    assert report["digit"].tolist()[0] == 7 and pd.isna(report.loc[2, "digit"])
+    assert report.loc[2, "rejected"] and report.loc[2, "reason"] == "not like any digit"
     assert pd.isna(report.loc[1, "digit"]) and pd.isna(report.loc[1, "probability"])
     assert report["error"].tolist() == ["", "no ink: x", ""]
 
+
+#: A served model's answer of a 7 with probability 0.9, not turned away.
+_ANSWER = [7, 0.9] + [0.01] * 10 + [0.5, False, ""]
 
 #: What the stub champion was given (the catalog hands nodes a copy of the stub).
 _SEEN: list[np.ndarray] = []
 
 
-class _ChampionStub:
+class _ServedStub:
     """Stands in for the served pyfunc: always predicts 7 with probability 0.9."""
 
     def predict(self, images):
         _SEEN.append(images)
-        return pd.DataFrame([[7, 0.9] + [0.01] * 10] * len(images), columns=REPORT_COLUMNS[1:-1])
+        return pd.DataFrame([_ANSWER] * len(images), columns=REPORT_COLUMNS[1:-1])
+
+
+class _ChampionStub:
+    """Stands in for the registry's champion (``RegisteredModelDataset``'s load)."""
+
+    name, version, model_uri = "mnist_classifier", "4", "models:/mnist_classifier/4"
+    run = {"run_id": "run-4"}
+    model = _ServedStub()
 
 
 def test_predict_pipeline_on_an_in_memory_catalog(tmp_path):
@@ -175,3 +187,8 @@ def test_predict_pipeline_on_an_in_memory_catalog(tmp_path):
     assert report["digit"].isna().tolist() == [False, False, True, True]
     (seen,) = _SEEN
     assert seen.shape == (2, 28, 28) and seen.dtype == np.float64
+    assert catalog.load("predict_tags") == {
+        "training_run_id": "run-4",
+        "registered_model_version": "4",
+        "model_uri": "models:/mnist_classifier/4",
+    }

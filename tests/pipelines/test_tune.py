@@ -10,7 +10,7 @@ import optuna
 import pytest
 import yaml
 
-from mnist_pipeline.parameters import SearchDimension
+from mnist_pipeline.parameters import SearchDimension, with_values
 from mnist_pipeline.pipelines.tune.nodes import (
     NoCompletedTrialError,
     best_parameters,
@@ -19,7 +19,6 @@ from mnist_pipeline.pipelines.tune.nodes import (
     plot_search,
     suggest,
     trials_table,
-    with_values,
 )
 
 from ..conftest import PROJECT_ROOT
@@ -75,7 +74,7 @@ def test_the_table_and_the_best_trial_take_every_state():
     study = _study_with([0.97, None, 0.98, 0.98])
     table = trials_table(study)
     assert table["state"].tolist() == ["complete", "pruned", "complete", "complete"]
-    parameters, value, tags = best_parameters(study, table)
+    parameters, value, tags = best_parameters(study)
     assert value == 0.98
     assert tags["tuning.best_trial"] == "2"  # the earliest of equals
     assert tags["tuning.trials_complete"] == "3" and tags["tuning.trials_pruned"] == "1"
@@ -87,7 +86,7 @@ def test_the_table_and_the_best_trial_take_every_state():
 def test_no_completed_trial_says_what_to_do():
     study = _study_with([None])
     with pytest.raises(NoCompletedTrialError, match=r"pruned.*tune\.trials"):
-        best_parameters(study, trials_table(study))
+        best_parameters(study)
 
 
 @pytest.mark.parametrize("values", [[], [None], [0.97, None]])
@@ -95,7 +94,7 @@ def test_too_few_trials_give_notes_not_warnings(values):
     study = _study_with(values)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        history, importance = plot_search(study, trials_table(study))
+        history, importance = plot_search(study)
     assert any("Not drawn yet" in text.get_text() for text in importance.texts)
     if not values:
         assert any("Not drawn yet" in text.get_text() for text in history.texts)
@@ -113,7 +112,7 @@ def test_the_plots_of_a_study():
             },
         )
         study.tell(trial, 0.9 + number / 100)
-    history, importance = plot_search(study, trials_table(study))
+    history, importance = plot_search(study)
     (history_axes,) = history.axes
     assert history_axes.get_title() == "Optimization History Plot"
     points = history_axes.collections[0].get_offsets()  # trial number, value

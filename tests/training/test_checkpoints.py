@@ -10,14 +10,14 @@ pytestmark = pytest.mark.slow  # imports TensorFlow
 tf = pytest.importorskip("tensorflow")
 
 from mnist_pipeline.datasets import ResumeCheckpoints  # noqa: E402
-from mnist_pipeline.parameters import TrainParameters  # noqa: E402
+from mnist_pipeline.parameters import MLPParameters  # noqa: E402
 from mnist_pipeline.training.mlp import AveragedMLP  # noqa: E402
 
 FINGERPRINT = {"settings": {"seed": 3}, "data_sha256": "abc"}
 
 
 def _model_with_distinct_averages(seed: int) -> AveragedMLP:
-    model = AveragedMLP(5, 3, TrainParameters(hidden_units=4, seed=seed))
+    model = AveragedMLP(5, 3, MLPParameters(hidden_units=4, seed=seed))
     rng = np.random.default_rng(seed)
     for average in model.averages:  # averages unlike the weights, as after real training
         average.assign(rng.normal(0, 1, average.shape).astype(np.float32))

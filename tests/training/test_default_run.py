@@ -26,7 +26,7 @@ from kedro.runner import SequentialRunner  # noqa: E402
 
 import mnist_pipeline  # noqa: E402
 from mnist_pipeline.datasets import ResumeCheckpoints  # noqa: E402
-from mnist_pipeline.parameters import TrainParameters  # noqa: E402
+from mnist_pipeline.parameters import train_parameters  # noqa: E402
 from mnist_pipeline.pipeline_registry import register_pipelines  # noqa: E402
 from mnist_pipeline.training.loop import network  # noqa: E402
 
@@ -104,9 +104,9 @@ def test_the_default_run_trains_as_the_seed_with_its_constants(tmp_path):
     )
 
     # Every weight and average where the seed's program, with the seed's constants, ends.
-    seed = TrainParameters.check({**SEED_CONSTANTS, "steps": STEPS})
+    seed = train_parameters({**SEED_CONSTANTS, "steps": STEPS})
     labels = np.argmax(data["y_train"], axis=1).astype(np.int32)
-    initial = network(TrainParameters.check(parameters), 784, 10).state()
+    initial = network(train_parameters(parameters), 784, 10).state()
     expected = seed_procedure(seed, data["x_train"], labels, initial)
     for name, value in expected.items():
         np.testing.assert_allclose(state[name], value, rtol=1e-4, atol=1e-5, err_msg=name)

@@ -10,7 +10,7 @@ pytestmark = pytest.mark.slow  # imports TensorFlow
 tf = pytest.importorskip("tensorflow")
 
 from mnist_pipeline.datasets import ResumeCheckpoints  # noqa: E402
-from mnist_pipeline.parameters import TrainParameters  # noqa: E402
+from mnist_pipeline.parameters import TrainParameters, train_parameters  # noqa: E402
 from mnist_pipeline.training.lenet5 import (  # noqa: E402
     AVERAGE_PREFIX,
     WEIGHT_NAMES,
@@ -34,7 +34,7 @@ SMALL = {
 
 
 def _config(**overrides) -> TrainParameters:
-    return TrainParameters.check({**SMALL, **overrides})
+    return train_parameters({**SMALL, **overrides})
 
 
 def _keras_lenet5(config: TrainParameters):
@@ -117,8 +117,8 @@ def test_l2_is_on_the_fully_connected_weights_only():
 
 def test_lenet5_values_replace_the_mlp_ones_only_when_chosen():
     params = {"steps": 20000, "learning_rate_base": 0.8, "lenet5": {"steps": 6000}}
-    assert TrainParameters.check(params).steps == 20000
-    assert TrainParameters.check({**params, "model": "lenet5"}).steps == 6000
+    assert train_parameters(params).steps == 20000
+    assert train_parameters({**params, "model": "lenet5"}).steps == 6000
 
 
 class _InterruptedError(Exception):

@@ -22,7 +22,7 @@ pytestmark = pytest.mark.slow  # imports TensorFlow
 tf = pytest.importorskip("tensorflow")
 
 from mnist_pipeline.datasets import ResumeCheckpoints  # noqa: E402
-from mnist_pipeline.parameters import TrainParameters  # noqa: E402
+from mnist_pipeline.parameters import train_parameters  # noqa: E402
 from mnist_pipeline.pipelines.train.nodes import train_model  # noqa: E402
 from mnist_pipeline.training.loop import network  # noqa: E402
 
@@ -62,7 +62,7 @@ class _InterruptedError(Exception):
 def test_the_loop_with_checkpoints_and_a_resume_ends_where_the_seed_does(tmp_path, case):
     data = model_input(train=500, val=100, test=100)
     parameters = {"steps": STEPS, "eval_every": EVAL_EVERY, **CASES[case]}
-    config = TrainParameters.check(parameters)
+    config = train_parameters(parameters)
     inputs = [data[k] for k in ("x_train", "y_train", "x_val", "y_val", "x_test", "y_test")]
     logged = []
 

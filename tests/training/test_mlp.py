@@ -9,7 +9,7 @@ pytestmark = pytest.mark.slow  # imports TensorFlow
 
 tf = pytest.importorskip("tensorflow")
 
-from mnist_pipeline.parameters import TrainParameters  # noqa: E402
+from mnist_pipeline.parameters import MLPParameters  # noqa: E402
 from mnist_pipeline.training.fused_steps import (  # noqa: E402
     FusedTrainer,
     TrainingInputs,
@@ -21,7 +21,7 @@ from .seed_math import LABELS, REG, STATE, X, numpy_step, penalty, set_state  # 
 
 
 def _model(regularization_rate=REG):
-    config = TrainParameters(hidden_units=4, regularization_rate=regularization_rate)
+    config = MLPParameters(hidden_units=4, regularization_rate=regularization_rate)
     model = AveragedMLP(num_inputs=3, num_classes=2, config=config)
     set_state(model, STATE)
     return model
@@ -133,7 +133,7 @@ def test_keras_model_carries_the_averaged_weights():
 
 
 def test_initial_weights_follow_the_seed_and_are_seeded():
-    config = TrainParameters(seed=5)
+    config = MLPParameters(seed=5)
     first = AveragedMLP(784, 10, config).state()
     second = AveragedMLP(784, 10, config).state()
     np.testing.assert_array_equal(first["weights1"], second["weights1"])

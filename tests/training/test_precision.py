@@ -20,7 +20,7 @@ pytestmark = pytest.mark.slow  # imports TensorFlow
 
 tf = pytest.importorskip("tensorflow")
 
-from mnist_pipeline.parameters import TrainParameters  # noqa: E402
+from mnist_pipeline.parameters import train_parameters  # noqa: E402
 from mnist_pipeline.training import lenet5  # noqa: E402
 from mnist_pipeline.training.fused_steps import FusedTrainer, TrainingInputs  # noqa: E402
 from mnist_pipeline.training.mlp import AveragedMLP  # noqa: E402
@@ -70,7 +70,8 @@ def _one_plain_step(rate: float):
         (AveragedMLP, {}, _one_plain_step(0.5)),
         (
             lenet5.AveragedLeNet5,
-            {"model": "lenet5"},  # the full network: the error depends on its depth
+            # The full network (the error depends on its depth), without dropout.
+            {"model": "lenet5", "dropout_rate": 0.0},
             _one_plain_step(0.05),
         ),
     ],
@@ -80,7 +81,7 @@ def test_a_mixed_precision_step_matches_the_float32_step(model_class, params, st
     x, labels = _batch()
     results = {}
     for precision in ("float32", "mixed_bfloat16"):
-        config = TrainParameters.check({**params, "precision": precision, "dropout_rate": 0.0})
+        config = train_parameters({**params, "precision": precision})
         model = model_class(784, 10, config)
         before = [v.numpy() for v in model.weights]
         loss = step(model, x, labels)
@@ -95,7 +96,7 @@ def test_the_fused_mlp_step_in_mixed_precision_matches_its_float32_step():
     x, labels = _batch()
     changes = {}
     for precision in ("float32", "mixed_bfloat16"):
-        model = AveragedMLP(784, 10, TrainParameters.check({"precision": precision}))
+        model = AveragedMLP(784, 10, train_parameters({"precision": precision}))
         before = [v.numpy() for v in model.weights]
         trainer = FusedTrainer(model, TrainingInputs.from_arrays(x, labels), shards=2)
         trainer.run_steps(np.arange(100)[np.newaxis], np.array([0.5]), np.array([0.1]))

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.slow  # imports TensorFlow
 
 tf = pytest.importorskip("tensorflow")
 
-from mnist_pipeline.parameters import TrainParameters  # noqa: E402
+from mnist_pipeline.parameters import MLPParameters  # noqa: E402
 from mnist_pipeline.training.fused_steps import FusedTrainer, TrainingInputs  # noqa: E402
 from mnist_pipeline.training.loop import train  # noqa: E402
 from mnist_pipeline.training.mlp import AveragedMLP  # noqa: E402
@@ -34,7 +34,7 @@ SCHEDULE = Schedule(
 
 
 def _tiny_model(moving_average_decay=0.9) -> AveragedMLP:
-    config = TrainParameters(
+    config = MLPParameters(
         hidden_units=4, regularization_rate=REG, moving_average_decay=moving_average_decay
     )
     model = AveragedMLP(3, 2, config)
@@ -85,7 +85,7 @@ def _problem(seed: int = 3):
 def test_fused_step_equals_the_reference_step_after_50_steps(shards):
     x, labels, batches = _problem()
     schedule = Schedule(0.5, 0.9, 10, False, 0.99)
-    config = TrainParameters(hidden_units=32, regularization_rate=1e-3, seed=4)
+    config = MLPParameters(hidden_units=32, regularization_rate=1e-3, seed=4)
     reference, fused = (AveragedMLP(FEATURES, CLASSES, config) for _ in range(2))
     reference_loss = ReferenceTrainer(reference, x, labels, schedule).train_steps(batches)
     inputs = TrainingInputs.from_arrays(x, labels)
@@ -106,7 +106,7 @@ def test_the_training_loop_gives_the_same_history_with_either_step():
     results = {
         implementation: train(
             *splits,
-            TrainParameters(
+            MLPParameters(
                 steps=60,
                 batch_size=20,
                 hidden_units=32,

@@ -126,6 +126,7 @@ class IDXDataset(FileDataset):
         mirrors: Sequence[str] | None = None,
         remote_name: str | None = None,
         timeout: float = 30.0,
+        optional: bool = False,
         **file_args: Any,
     ) -> None:
         """Create the dataset.
@@ -137,9 +138,12 @@ class IDXDataset(FileDataset):
                 with ``remote_name``.
             remote_name: File name on the mirrors; defaults to the name of ``filepath``.
             timeout: Seconds to wait for a mirror before trying the next one.
+            optional: A file that is not there loads as ``None`` (a data set that may not be
+                installed), instead of being downloaded or an error.
             **file_args: ``credentials``, ``fs_args``, ``metadata`` (:class:`.storage.FileDataset`).
         """
         super().__init__(filepath, **file_args)
+        self._optional = optional
         self._sha256 = sha256.lower() if sha256 else None
         self._mirrors = list(mirrors or [])
         self._remote_name = remote_name or self._location.name
@@ -196,9 +200,12 @@ class IDXDataset(FileDataset):
         except (OSError, EOFError, IDXFormatError):
             return None
 
-    def load(self) -> np.ndarray:
-        """Read, verify and decode the file, downloading it first when it is missing."""
+    def load(self) -> np.ndarray | None:
+        """Read, verify and decode the file, downloading it first when it is missing
+        (``None`` for a missing ``optional`` file)."""
         if not self._location.is_file():
+            if self._optional:
+                return None
             self._download()
         try:
             return self._verified_array(self._location.read_bytes())

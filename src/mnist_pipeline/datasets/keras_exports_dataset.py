@@ -17,6 +17,7 @@ import warnings
 from collections.abc import Iterator
 from typing import Any
 
+from mnist_pipeline.console import EXPORT_LOG, stderr_without
 from mnist_pipeline.errors import DataFileError
 
 from .storage import FileDataset
@@ -28,10 +29,11 @@ MANIFEST = "manifest.json"
 
 @contextlib.contextmanager
 def _export_notices_dropped() -> Iterator[None]:
-    """Drop two notices of the exporters a user can do nothing about: Keras' tf2onnx shim
-    touching ``np.object``, and TensorFlow's SavedModel writer meeting the TF1 collection
-    of moving averages that training's ``ExponentialMovingAverage`` filled (not part of
-    the exported model)."""
+    """Drop the notices of the exporters a user can do nothing about: Keras' tf2onnx shim
+    touching ``np.object``, TensorFlow's SavedModel writer meeting the TF1 collection of
+    moving averages that training's ``ExponentialMovingAverage`` filled (not part of the
+    exported model), and the C++ log lines of TensorFlow's graph optimiser and LiteRT
+    converter (:data:`~mnist_pipeline.console.EXPORT_LOG`: an error line still shows)."""
     tensorflow_logger = logging.getLogger("tensorflow")
 
     def not_the_collection(record: logging.LogRecord) -> bool:
@@ -39,7 +41,7 @@ def _export_notices_dropped() -> Iterator[None]:
 
     tensorflow_logger.addFilter(not_the_collection)
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), stderr_without(EXPORT_LOG):
             warnings.filterwarnings("ignore", message=".*np.object", category=FutureWarning)
             yield
     finally:

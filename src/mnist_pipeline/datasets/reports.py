@@ -40,7 +40,19 @@ class AtomicCSVDataset(CSVDataset):
 
 
 class AtomicJSONDataset(JSONDataset):
-    """``json.JSONDataset`` whose saves are atomic."""
+    """``json.JSONDataset`` whose saves are atomic; with ``optional: true`` a file that does
+    not exist loads as ``None`` (for a record a run may or may not have made)."""
+
+    def __init__(self, *, optional: bool = False, **kwargs: Any) -> None:
+        """``json.JSONDataset``'s arguments, and whether the file may be missing."""
+        super().__init__(**kwargs)
+        self._optional = optional
+
+    def load(self) -> Any:
+        """The JSON, or ``None`` for an optional file that does not exist."""
+        if self._optional and not self._exists():
+            return None
+        return super().load()
 
     def save(self, data: Any) -> None:
         """Write the JSON whole or not at all (:mod:`.storage`)."""

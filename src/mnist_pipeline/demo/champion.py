@@ -52,12 +52,14 @@ class ModelInfo:
 class Reading:
     """The champion's answer for one image: the 28x28 image it received (white on black,
     ``None`` when the image could not be read), its digit and the 10 probabilities, or
-    why there is no digit."""
+    why there is no digit: an ``error`` (the image could not be read) or the ``reason``
+    it was rejected as not a digit (its probabilities are still given)."""
 
     image: np.ndarray | None
     digit: int | None
     probabilities: tuple[float, ...]
     error: str
+    reason: str = ""
 
 
 class Champion:
@@ -154,8 +156,7 @@ def read_image_file(model: Any, data: bytes, name: str) -> Reading:
     error = str(items["error"].iloc[0])
     if error:
         return Reading(image=None, digit=None, probabilities=(), error=error)
-    table = pd.DataFrame(model.predict(images.astype(np.float64)))
-    probabilities = tuple(float(table[f"p{digit}"].iloc[0]) for digit in range(10))
-    return Reading(
-        image=images[0], digit=int(table["digit"].iloc[0]), probabilities=probabilities, error=""
-    )
+    row = pd.DataFrame(model.predict(images.astype(np.float64))).iloc[0]
+    probabilities = tuple(float(row[f"p{digit}"]) for digit in range(10))
+    digit = None if row["rejected"] else int(row["digit"])
+    return Reading(images[0], digit, probabilities, error="", reason=str(row["reason"]))

@@ -71,7 +71,10 @@ def _answer(champion: Champion, read) -> tuple[Any, Any, str, str]:
         return _empty_answer(f"No digit: {reading.error}", answered_by)
     shown = np.kron(reading.image, np.ones((ZOOM, ZOOM), np.uint8))
     probabilities = {str(digit): p for digit, p in enumerate(reading.probabilities)}
-    message = f"**The model reads a {reading.digit}** ({max(reading.probabilities):.1%})."
+    if reading.reason:  # rejected: the probabilities are still shown
+        message = f"**This does not look like a digit**: {reading.reason}."
+    else:
+        message = f"**The model reads a {reading.digit}** ({max(reading.probabilities):.1%})."
     return probabilities, shown, message, answered_by
 
 
@@ -101,6 +104,7 @@ def answer_upload(champion: Champion, path: str | None):
                 probabilities=(),
                 error=f"the file is {size:,} bytes, over the model's {limit:,} "
                 "(serving.max_image_bytes): choose a smaller image",
+                reason="",
             )
         return read_image_file(model, file.read_bytes(), file.name)
 

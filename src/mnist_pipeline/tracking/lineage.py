@@ -1,102 +1,36 @@
-"""Tie a run to the model and the data it uses.
+"""Which data and which model a run uses.
 
-``kedro run --pipeline=evaluate`` uses the latest trained ``mnist_model``; the registry
-hook (:mod:`.registry`) recorded which training run and registry version it is, and
-``ModelLineageHook`` tags the evaluation's run with them (``training_run_id``,
-``registered_model_version``, ``model_uri``); a ``predict`` run is tagged the same way
-with the champion version it used.
+:class:`LineageHook` watches a run without touching the catalog's data: before it starts,
+a trained model the pipeline reads must exist (else one message, and no MLflow run is
+opened); while it runs, each data split a node reads is logged through MLflow's dataset
+tracking (the train, validation and test splits, with digests from the raw IDX files'
+SHA-256 and the preprocessing's ``validation_size``), and so is the folder of images
+``predict`` classifies; runs that train get MLflow's system metrics (CPU, memory).
+
+Which registered version a run used is told by the pipelines themselves: ``evaluate``
+tags its run from ``model_registration.json``, ``predict`` from the champion it loaded.
 """
 
 from __future__ import annotations
 
 import hashlib
-import logging
 import os
+from collections.abc import Mapping
 from typing import Any
 
 from kedro.framework.hooks import hook_impl
 
 from mnist_pipeline.errors import UserFacingError
 
-from .model import CHAMPION_ALIAS, REGISTERED_MODEL_NAME, registered_model_uri
-from .registry import MODEL_DATASET, REGISTRATION_DATASET
-from .run_tags import PendingRunTags
+from .model import CHAMPION_ALIAS, REGISTERED_MODEL_NAME
 
-logger = logging.getLogger(__name__)
-
-#: The registry's champion, as the ``predict`` pipeline loads it.
-CHAMPION_DATASET = "champion_model"
-
-
-class ModelNotTrainedError(UserFacingError, RuntimeError):
-    """A pipeline needs a trained model and there is none yet."""
-
-
-class ModelLineageHook(PendingRunTags):
-    """Check a trained model exists before it is used, and tag the run with its lineage
-    (the tags are set before the first node: :class:`.run_tags.PendingRunTags`)."""
-
-    @hook_impl(tryfirst=True)
-    def before_pipeline_run(self, pipeline, catalog) -> None:
-        """Before any run starts (and before an MLflow run is opened), find the model."""
-        self.pending_tags = {}
-        if CHAMPION_DATASET in pipeline.inputs():
-            self.pending_tags = _champion_lineage()
-        if MODEL_DATASET not in pipeline.inputs():
-            return
-        if not catalog.exists(MODEL_DATASET):
-            raise ModelNotTrainedError(
-                f"There is no trained model yet ({MODEL_DATASET} is not in data/06_models/): "
-                "run `kedro run` first to train one."
-            )
-        if not catalog.exists(REGISTRATION_DATASET):
-            logger.warning(
-                "The model in data/06_models/ was never registered in MLflow: "
-                "its training run is not known."
-            )
-            return
-        registration = catalog.load(REGISTRATION_DATASET)
-        self.pending_tags = _lineage_tags(registration["training_run_id"], registration["version"])
-        logger.info(
-            "Using the model of training run %s (%s)",
-            registration["training_run_id"],
-            registration["model_uri"],
-        )
-
-
-def _champion_lineage() -> dict[str, str]:
-    """Which registry version the champion alias points at now, for the run's tags."""
-    import mlflow  # noqa: PLC0415 (already imported by kedro-mlflow)
-    from mlflow.exceptions import MlflowException  # noqa: PLC0415
-
-    try:
-        version = mlflow.MlflowClient().get_model_version_by_alias(
-            REGISTERED_MODEL_NAME, CHAMPION_ALIAS
-        )
-    except MlflowException:
-        raise ModelNotTrainedError(
-            f"There is no {REGISTERED_MODEL_NAME}@{CHAMPION_ALIAS} model in the MLflow "
-            f"registry ({mlflow.get_tracking_uri()}) yet: run `kedro run` first to train one."
-        ) from None
-    logger.info(
-        "Using %s@%s: version %s, trained in run %s",
-        REGISTERED_MODEL_NAME,
-        CHAMPION_ALIAS,
-        version.version,
-        version.run_id,
-    )
-    return _lineage_tags(version.run_id, version.version)
-
-
-def _lineage_tags(training_run_id: str, version: int | str) -> dict[str, str]:
-    """The tags that tie a run to the registered model version it used."""
-    return {
-        "training_run_id": training_run_id,
-        "registered_model_version": str(version),
-        "model_uri": registered_model_uri(version),
-    }
-
-
+#: The trained models a run may read, and what is missing when one is.
+MODELS = {
+    "mnist_model": "There is no trained model yet (mnist_model is not in data/06_models/)",
+    "champion_model": "There is no {model}@{alias} model in the MLflow registry ({store}) yet",
+}
+#: The output that marks a run that trains (its system metrics are logged).
+TRAINED_MODEL = "mnist_model"
 #: Model-input arrays -> (split, their raw IDX files, and the context MLflow shows).
 SPLITS = {
     "x_train": ("train", ("raw_train_images", "raw_train_labels"), "y_train"),
@@ -105,6 +39,10 @@ SPLITS = {
 }
 #: The folder of a user's images that ``predict`` reads.
 NEW_IMAGES = "new_digit_images"
+
+
+class ModelNotTrainedError(UserFacingError, RuntimeError):
+    """A pipeline needs a trained model and there is none yet."""
 
 
 def split_digest(split: str, raw_sha256: tuple[str, str], validation_size: int) -> str:
@@ -127,33 +65,64 @@ def files_digest(names: list[str]) -> str:
     return hashlib.sha256("\n".join(sorted(names)).encode()).hexdigest()[:16]
 
 
-class DataLineageHook:
-    """Log, through MLflow's dataset tracking, which data each run read: the train,
-    validation and test splits (digests from the raw IDX files' SHA-256 and the
-    preprocessing parameters), or the folder of images ``predict`` classified; and turn on
-    MLflow's system metrics (CPU, memory) for the runs that train a model."""
+def _log_input(dataset, **kwargs) -> None:
+    """``mlflow.log_input``, once more when runs that log the same dataset at the same moment
+    raced to create its record on a tracking server's database (MLflow's SQL store inserts
+    it if a query found none; the loser's insert violates the unique key): the second
+    call finds the record and only ties it to this run."""
+    import mlflow  # noqa: PLC0415
+    from mlflow.exceptions import MlflowException  # noqa: PLC0415
+
+    try:
+        mlflow.log_input(dataset, **kwargs)
+    except MlflowException as exc:
+        if "duplicate key" not in str(exc) and "UNIQUE constraint" not in str(exc):
+            raise
+        mlflow.log_input(dataset, **kwargs)
+
+
+class LineageHook:
+    """A run's trained model checked before it starts; the data it reads logged to MLflow."""
 
     def __init__(self) -> None:
-        """Know no raw files yet."""
-        self._raw: dict[str, dict[str, Any]] = {}
+        """Know no raw files and no split yet."""
+        self._raw: dict[str, Mapping[str, Any]] = {}
         self._validation_size = 0
         self._logged: set[str] = set()
 
-    @hook_impl(tryfirst=True)
-    def before_pipeline_run(self, pipeline, catalog) -> None:
-        """Before kedro-mlflow starts the run (``tryfirst``): system metrics for training
-        runs; the raw files' checksums and the split's setting, for the digests."""
-        trains = "mnist_model" in pipeline.all_outputs()
-        os.environ["MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING"] = str(trains).lower()
-        self._logged = set()
+    @hook_impl
+    def after_context_created(self, context) -> None:
+        """How the validation split was cut (from the configuration, not the catalog)."""
+        preprocess = context.params.get("preprocess") or {}
+        self._validation_size = int(preprocess.get("validation_size", 0))
+
+    @hook_impl
+    def after_catalog_created(self, conf_catalog: dict[str, Any]) -> None:
+        """Each raw file's path and SHA-256, as the catalog's configuration gives them."""
         self._raw = {
-            name: catalog.get(name)._describe()  # filepath and sha256
+            name: conf_catalog[name]
             for _, raw, _ in SPLITS.values()
             for name in raw
-            if name in catalog
+            if isinstance(conf_catalog.get(name), Mapping)
         }
-        parameters = catalog.get("parameters").load()
-        self._validation_size = int((parameters.get("preprocess") or {}).get("validation_size", 0))
+
+    @hook_impl(tryfirst=True)
+    def before_pipeline_run(self, pipeline, catalog) -> None:
+        """Before kedro-mlflow opens the run (``tryfirst``): the models it reads exist;
+        system metrics on for runs that train."""
+        import mlflow  # noqa: PLC0415 (already imported by kedro-mlflow)
+
+        for name, missing in MODELS.items():
+            if name in pipeline.inputs() and not catalog.exists(name):
+                what = missing.format(
+                    model=REGISTERED_MODEL_NAME,
+                    alias=CHAMPION_ALIAS,
+                    store=mlflow.get_tracking_uri(),
+                )
+                raise ModelNotTrainedError(f"{what}: run `kedro run` first to train one.")
+        trains = TRAINED_MODEL in pipeline.all_outputs()
+        os.environ["MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING"] = str(trains).lower()
+        self._logged = set()
 
     @hook_impl
     def before_node_run(self, node, inputs) -> None:
@@ -192,7 +161,7 @@ class DataLineageHook:
             "labels_sha256": checksums[1],
             "preprocess.validation_size": str(self._validation_size),
         }
-        mlflow.log_input(dataset, context=context, tags=tags)
+        _log_input(dataset, context=context, tags=tags)
 
     def _log_folder(self, names: list[str]) -> None:
         import mlflow  # noqa: PLC0415
@@ -204,4 +173,4 @@ class DataLineageHook:
             name="new-digits",
             digest=files_digest(names),
         )
-        mlflow.log_input(dataset, context="prediction")
+        _log_input(dataset, context="prediction")

@@ -11,14 +11,16 @@ set-up lock, so that two starting at once do not race on the store's schema.
 
 Holding the run lock, any MLflow run of this project on this machine still marked
 RUNNING belongs to a process that died (``kill -9``, a crash, a tracking server that went
-away): it is marked KILLED, so the store never keeps phantom running runs. Runs carry
-their machine's name (:data:`.run_tags.HOST_TAG`), so that on a team's tracking server a
-run of another machine's clone at the same path is never taken for a dead one.
+away): it is marked KILLED, so the store never keeps phantom running runs. The runs this
+process starts then carry their machine's name (:data:`.run_tags.HOST_TAG`, through
+MLflow's ``MLFLOW_RUN_CONTEXT``), so that on a team's tracking server a run of another
+machine's clone at the same path is never taken for a dead one.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import socket
 from pathlib import Path
 from typing import Any
@@ -28,7 +30,7 @@ from kedro.framework.hooks import hook_impl
 
 from mnist_pipeline.errors import UserFacingError
 
-from .run_tags import HOST_TAG
+from .run_tags import HOST_TAG, with_run_context
 
 logger = logging.getLogger(__name__)
 
@@ -111,7 +113,8 @@ def mark_dead_runs_killed(project_path: str) -> None:
 
 
 class OneRunAtATimeHook:
-    """Hold the project's run lock for the run; mark runs of dead processes KILLED."""
+    """Hold the project's run lock for the run; mark runs of dead processes KILLED; tag the
+    run with its machine."""
 
     def __init__(self) -> None:
         """Hold nothing yet."""
@@ -132,13 +135,15 @@ class OneRunAtATimeHook:
 
     @hook_impl(tryfirst=True)
     def before_pipeline_run(self, run_params: dict[str, Any]) -> None:
-        """Take the lock, then close the runs it proves dead (before kedro-mlflow opens
-        this run's MLflow run: ``tryfirst``)."""
+        """Take the lock, close the runs it proves dead, and name this machine (and the
+        Airflow task) on the runs to come, before kedro-mlflow opens this run's MLflow run
+        (``tryfirst``)."""
         self._release_setup()
         self._release()  # an earlier run in this process that failed before it started
         project_path = run_params["project_path"]
         self._lock = acquire_run_lock(Path(project_path))
         mark_dead_runs_killed(str(project_path))
+        os.environ["MLFLOW_RUN_CONTEXT"] = with_run_context(os.environ)
 
     @hook_impl(trylast=True)
     def after_pipeline_run(self) -> None:

@@ -1,25 +1,23 @@
-"""The one way a run's MLflow run gets tags (:func:`tag_active_run`), and parameters that
-a node decides (:class:`MlflowRunParamsDataset`).
+"""The one way a node's result becomes tags or parameters of its MLflow run
+(:class:`MlflowRunTagsDataset`, :class:`MlflowRunParamsDataset`), and the tags every run
+gets from where it runs (:func:`run_context`).
 
-Tags known before a run starts (where it runs, which model it uses) are collected by a
-:class:`PendingRunTags` hook and set before its first node: kedro-mlflow opens the MLflow
-run in its own ``before_pipeline_run``, which may come after a project hook's, and the
-first ``before_node_run`` is the first moment it is open for sure. Tags a node finds out
-while it runs (the run training resumed from) are its output, saved through
-:class:`MlflowRunTagsDataset`. Every run is tagged with its machine (``host``, so that on
-a team's server only this machine's dead runs are closed: :mod:`.run_guard`) and, under
-Airflow, with the DAG run and task it belongs to: ``tags."airflow.dag_run_id" = '<id>'``
-then finds every run of one DAG run, and ``airflow.try_number`` tells a retry apart.
+Tags a node finds out while it runs (the run training resumed from, the version a run
+used) are its output, saved through :class:`MlflowRunTagsDataset`. Every run is tagged with
+its machine (``host``, so that on a team's server only this machine's dead runs are
+closed: :mod:`.run_guard`) and, under Airflow, with the DAG run and task it belongs to:
+``tags."airflow.dag_run_id" = '<id>'`` then finds every run of one DAG run, and
+``airflow.try_number`` tells a retry apart. Those reach MLflow as MLflow's own
+``MLFLOW_RUN_CONTEXT`` tags, which it sets on every run it starts.
 """
 
 from __future__ import annotations
 
-import os
+import json
 import socket
 from collections.abc import Mapping
 from typing import Any
 
-from kedro.framework.hooks import hook_impl
 from kedro.io import AbstractDataset, DatasetError
 
 #: The run tag naming the machine a run ran on.
@@ -48,28 +46,17 @@ def airflow_tags(environ: Mapping[str, str]) -> dict[str, str]:
     return {tag: environ[name] for name, tag in AIRFLOW_CONTEXT_TAGS.items() if name in environ}
 
 
-class PendingRunTags:
-    """A hook whose ``before_pipeline_run`` fills ``pending_tags``; they are set on the
-    run's MLflow run before its first node, once."""
-
-    def __init__(self) -> None:
-        """Start with no pending tags."""
-        self.pending_tags: dict[str, str] = {}
-
-    @hook_impl
-    def before_node_run(self) -> None:
-        """Tag the active MLflow run (open by now) with the pending tags."""
-        tag_active_run(self.pending_tags)
-        self.pending_tags = {}
+def run_context(environ: Mapping[str, str]) -> dict[str, str]:
+    """The tags of a run started here: this machine's name, and the Airflow task's
+    (:func:`airflow_tags`) under Airflow."""
+    return {HOST_TAG: socket.gethostname(), **airflow_tags(environ)}
 
 
-class RunContextTagsHook(PendingRunTags):
-    """Tag every run with the machine it runs on and, under Airflow, its DAG run and task."""
-
-    @hook_impl
-    def before_pipeline_run(self) -> None:
-        """Read where this run runs; the tags are set before the first node."""
-        self.pending_tags = {HOST_TAG: socket.gethostname(), **airflow_tags(os.environ)}
+def with_run_context(environ: Mapping[str, str]) -> str:
+    """``MLFLOW_RUN_CONTEXT`` (the JSON of tags MLflow sets on every run it starts) with
+    :func:`run_context`'s tags added to any it already holds."""
+    given = json.loads(environ.get("MLFLOW_RUN_CONTEXT") or "{}")
+    return json.dumps({**given, **run_context(environ)})
 
 
 class MlflowRunTagsDataset(AbstractDataset[dict, dict]):

@@ -14,14 +14,44 @@ from typing import Any
 
 import mlflow.pyfunc
 import numpy as np
+from mlflow.exceptions import MlflowException
+from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
 
+from mnist_pipeline.pipelines.inference.confidence import Confidence
 from mnist_pipeline.pipelines.inference.nodes import (
+    InvalidImagesError,
     merge_predictions,
     predict_logits,
     predictions_table,
     requested_images,
 )
 from mnist_pipeline.pipelines.preprocess.nodes import flatten_and_scale
+
+
+class RefusedRequest(MlflowException):
+    """A request the served model refuses (:class:`InvalidImagesError`), as MLflow's scoring
+    server answers with HTTP 400: an ``MlflowException`` with code ``INVALID_PARAMETER_VALUE``
+    (any other error becomes a generic 500).
+
+    The server rewrites a model's message as ``Failed to predict data '<the whole
+    request>'. Error: <message>``; this error keeps its own, so that the reason stays the
+    400's first line rather than a copy of the request (its ``message`` ignores the
+    rewrite).
+    """
+
+    def __init__(self, reason: str) -> None:
+        """The refusal, with ``reason`` (which item is wrong, and why) as its message."""
+        self._reason = reason
+        super().__init__(reason, error_code=INVALID_PARAMETER_VALUE)
+
+    @property
+    def message(self) -> str:
+        """Why the request was refused, whatever the server prefixes."""
+        return self._reason
+
+    @message.setter
+    def message(self, value: str) -> None:
+        """Keep the reason (the scoring server's rewrite is dropped)."""
 
 
 class _CompiledForward:
@@ -46,13 +76,19 @@ class DigitClassifier(mlflow.pyfunc.PythonModel):
 
     ``preparation`` is how an encoded image file becomes MNIST-like (``predict``'s
     parameters); ``limits`` bound a request (``serving.max_request_images``,
-    ``max_image_bytes``, ``max_image_pixels``).
+    ``max_image_bytes``, ``max_image_pixels``); ``confidence`` is the trained model's
+    temperature and rejection threshold (a ``Confidence`` of
+    :mod:`mnist_pipeline.pipelines.inference.confidence`, as a mapping).
     """
 
-    def __init__(self, preparation: dict[str, Any], limits: dict[str, int]) -> None:
-        """Keep how to prepare and what to accept; the network is loaded with the model."""
+    def __init__(
+        self, preparation: dict[str, Any], limits: dict[str, int], confidence: dict[str, Any]
+    ) -> None:
+        """Keep how to prepare, what to accept and how sure to be; the network is loaded
+        with the model."""
         self.preparation = dict(preparation)
         self.limits = dict(limits)
+        self.confidence = Confidence.from_dict(confidence)
         self._network = None
 
     def load_context(self, context) -> None:
@@ -71,11 +107,16 @@ class DigitClassifier(mlflow.pyfunc.PythonModel):
 
     def predict(self, context, model_input, params=None):
         """The table of digits and probabilities, one row per image (with ``name`` and
-        ``error`` columns for encoded files, an error meaning no digit).
+        ``error`` columns for encoded files, an error meaning no digit; a rejected image
+        has no digit either, and says why).
 
         Raises:
-            InvalidImagesError: for a request that cannot be answered (HTTP 400).
+            RefusedRequest: for a request that cannot be answered (HTTP 400).
         """
-        images, items = requested_images(model_input, self.preparation, self.limits)
-        table = predictions_table(predict_logits(self._network, flatten_and_scale(images)))
+        try:
+            images, items = requested_images(model_input, self.preparation, self.limits)
+        except InvalidImagesError as exc:
+            raise RefusedRequest(str(exc)) from None
+        logits = predict_logits(self._network, flatten_and_scale(images))
+        table = predictions_table(logits, self.confidence)
         return table if items is None else merge_predictions(items, table)

@@ -50,7 +50,7 @@ def _timeout() -> tuple[float, float]:
     return CONNECT_TIMEOUT, MLFLOW_HTTP_REQUEST_TIMEOUT.get()
 
 
-_HELP = 'see the README, "Sharing runs with a team"'
+_HELP = 'see the docs, "Sharing runs with a team"'
 
 
 class TrackingServerError(UserFacingError, RuntimeError):

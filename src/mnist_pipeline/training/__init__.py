@@ -16,10 +16,10 @@ Read in this order:
 - ``fused_steps``, ``fused_update`` and ``threads``: the MLP's step made fast (compiled
   stretches of steps, one fused kernel pass per variable, one shard of hidden units per
   core), tested equal to ``reference_step``;
-- ``precision``: mixed precision of the products; ``tensorflow_banner``: TensorFlow's
-  start-up lines filtered from the first import.
+- ``precision``: mixed precision of the products.
 
-``schedules``, ``batches``, ``checkpoints``, ``fused_update``, ``threads`` and
-``tensorflow_banner`` are plain Python and NumPy (fast to import and to test; ``threads``
-imports TensorFlow only to apply its plan); the others need TensorFlow.
+``schedules``, ``batches``, ``checkpoints``, ``fused_update`` and ``threads`` are plain
+Python and NumPy (fast to import and to test; ``threads`` imports TensorFlow only to apply
+its plan); the others need TensorFlow. (TensorFlow's C++ start-up lines are filtered from
+the first import by ``mnist_pipeline.console``.)
 """

@@ -18,7 +18,7 @@ class EpochShuffler:
 
     def __init__(self, num_examples: int, batch_size: int, seed: int) -> None:
         """Create the shuffler for ``num_examples`` examples in batches of ``batch_size``
-        (at most ``num_examples``: :class:`mnist_pipeline.parameters.TrainParameters`)."""
+        (at most ``num_examples``: :data:`mnist_pipeline.parameters.TrainParameters`)."""
         self.num_examples = num_examples
         self.batch_size = batch_size
         self.seed = seed

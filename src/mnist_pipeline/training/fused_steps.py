@@ -40,6 +40,7 @@ import dataclasses
 import numpy as np
 import tensorflow as tf
 
+from .augmentation import Augmentation
 from .fused_update import fused_coefficients, stretches
 from .mlp import AveragedMLP
 from .precision import matmul
@@ -58,9 +59,12 @@ class TrainingInputs:
     used_features: tf.Tensor  #: (used features,) int32 columns of the full inputs
 
     @classmethod
-    def from_arrays(cls, x: np.ndarray, class_ids: np.ndarray) -> TrainingInputs:
-        """Keep the columns of ``x`` that are non-zero in at least one example."""
-        used = np.flatnonzero(x.any(axis=0)).astype(np.int32)
+    def from_arrays(
+        cls, x: np.ndarray, class_ids: np.ndarray, every_feature: bool = False
+    ) -> TrainingInputs:
+        """Keep the columns of ``x`` that are non-zero in at least one example (all of them
+        with ``every_feature``: distorted images have ink anywhere)."""
+        used = np.flatnonzero(x.any(axis=0) | every_feature).astype(np.int32)
         features = _aligned_empty((x.shape[0], len(used)), np.float32)
         # np.take, faster than fancy indexing x[:, used]; mode="clip" (the indices are
         # valid anyway) writes straight into ``features``, not via a buffer.
@@ -124,18 +128,27 @@ class FusedTrainer:
         inputs: TrainingInputs,
         schedule: Schedule | None = None,
         shards: int = 1,
+        augmentation: Augmentation | None = None,
     ) -> None:
         """Prepare the working buffers of each shard of hidden units; ``schedule`` gives
-        each step's learning rate and moving-average decay (:meth:`train_steps`)."""
+        each step's learning rate and moving-average decay (:meth:`train_steps`);
+        ``augmentation`` distorts each step's batch (``inputs`` must then keep every
+        feature)."""
         self.model = model
         self.inputs = inputs
         self.schedule = schedule
+        self.augmentation = augmentation if augmentation and augmentation.enabled else None
         rows = int(inputs.used_features.shape[0])
         hidden, classes = (int(n) for n in model.weights[2].shape)
         self.shards = [_Shard.zeros(units, rows, classes) for units in shard_bounds(hidden, shards)]
         # In mixed precision the batches are gathered as bfloat16, the dtype of the two
-        # large products that read them (the 10-wide products stay float32).
-        self.features = tf.cast(inputs.features, model.compute_dtype)
+        # large products that read them (the 10-wide products stay float32); distorted
+        # batches are made in float32 and cast then.
+        self.features = (
+            inputs.features
+            if self.augmentation is not None
+            else tf.cast(inputs.features, model.compute_dtype)
+        )
 
     def learning_rate(self, step: int) -> float:
         """The learning rate of step ``step``."""
@@ -182,6 +195,7 @@ class FusedTrainer:
                 tf.constant(batch_indices[stretch]),
                 tf.constant(fused.per_step),
                 tf.constant(final_scales, tf.float32),
+                self.model.global_step.read_value(),
             )
             cross_entropy_sum += float(cross_entropy) * (stretch.stop - stretch.start)
         return cross_entropy_sum / len(ema_decays) + float(penalty)
@@ -211,7 +225,11 @@ class FusedTrainer:
 
     @tf.function(autograph=False, reduce_retracing=True)
     def _compiled_steps(
-        self, batch_indices: tf.Tensor, per_step: tf.Tensor, final_scales: tf.Tensor
+        self,
+        batch_indices: tf.Tensor,
+        per_step: tf.Tensor,
+        final_scales: tf.Tensor,
+        first_step: tf.Tensor,
     ) -> tuple[tf.Tensor, tf.Tensor]:
         """One stretch of steps; the mean cross-entropy and the L2 penalty after it.
 
@@ -230,8 +248,12 @@ class FusedTrainer:
         batch_size = tf.cast(tf.shape(batch_indices)[1], tf.float32)
 
         def batch(i):
-            rows = batch_indices[tf.minimum(i, num_steps - 1)]
-            return tf.gather(self.features, rows), tf.gather(inputs.labels, rows)
+            i = tf.minimum(i, num_steps - 1)
+            rows = batch_indices[i]
+            x = tf.gather(self.features, rows)
+            if self.augmentation is not None:  # step first_step + i's distortions
+                x = tf.cast(self.augmentation(x, first_step + tf.cast(i, tf.int64)), dtype)
+            return x, tf.gather(inputs.labels, rows)
 
         def step(i, cross_entropy_sum, batch_x, batch_labels):
             (

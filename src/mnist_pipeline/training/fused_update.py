@@ -92,7 +92,7 @@ def fused_coefficients(
 
     Each step must shrink the weights by less than all (learning rate x regularization
     rate below 1), which the ``train`` parameters guarantee
-    (:class:`mnist_pipeline.parameters.TrainParameters`).
+    (:data:`mnist_pipeline.parameters.TrainParameters`).
 
     Raises:
         ValueError: if a learning rate or decay is not positive, or the average's scale

@@ -19,6 +19,7 @@ import tensorflow as tf
 
 from mnist_pipeline.parameters import TrainParameters
 
+from .augmentation import Augmentation
 from .averaged import AveragedNetwork
 from .batches import EpochShuffler
 from .checkpoints import training_fingerprint
@@ -76,13 +77,16 @@ def _trainer(
     y_train: np.ndarray,
     shards: int,
 ) -> FusedTrainer | ReferenceTrainer:
-    """The computation of the training step: the fused MLP step, or the plain step."""
+    """The computation of the training step: the fused MLP step, or the plain step; either
+    distorts each batch as ``train.augmentation`` says."""
     schedule = Schedule.of(config, len(x_train))
     class_ids = np.argmax(y_train, axis=1)
+    side = int(round(np.sqrt(x_train.shape[1])))
+    augmentation = Augmentation(config.augmentation, side, config.seed)
     if _is_fused(config):
-        inputs = TrainingInputs.from_arrays(x_train, class_ids)
-        return FusedTrainer(model, inputs, schedule, shards)
-    return ReferenceTrainer(model, x_train, class_ids, schedule)
+        inputs = TrainingInputs.from_arrays(x_train, class_ids, augmentation.enabled)
+        return FusedTrainer(model, inputs, schedule, shards, augmentation)
+    return ReferenceTrainer(model, x_train, class_ids, schedule, augmentation)
 
 
 class _Progress:

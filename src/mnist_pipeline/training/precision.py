@@ -4,7 +4,7 @@ With ``train.precision: mixed_bfloat16`` the training steps cast the two operand
 large product (and of each convolution) to bfloat16 and its result back to float32;
 oneDNN accumulates in float32 inside the product. Only the products: the activations
 between them stay float32 (Keras' ``mixed_bfloat16`` policy would keep them in bfloat16,
-faster and less accurate; README, "Mixed precision"). Variables, gradients' application,
+faster and less accurate; docs, "Mixed precision"). Variables, gradients' application,
 L2, the schedules, the moving averages, checkpoints and the saved model stay float32, so
 a model trained in mixed precision is saved, evaluated and served like any other.
 bfloat16 keeps float32's exponent with an 8-bit mantissa: each rounded operand is off by

@@ -26,6 +26,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from .augmentation import Augmentation
 from .averaged import AveragedNetwork
 from .schedules import Schedule
 
@@ -53,18 +54,36 @@ class ReferenceTrainer:
     """Runs :func:`train_step` once per step, for the training loop (:mod:`.loop`)."""
 
     def __init__(
-        self, network: AveragedNetwork, x: np.ndarray, labels: np.ndarray, schedule: Schedule
+        self,
+        network: AveragedNetwork,
+        x: np.ndarray,
+        labels: np.ndarray,
+        schedule: Schedule,
+        augmentation: Augmentation | None = None,
     ) -> None:
-        """Keep the training set (``x``, class ids ``labels``) as tensors."""
+        """Keep the training set (``x``, class ids ``labels``) as tensors; ``augmentation``
+        distorts each step's batch."""
         self.network = network
         self.x = tf.constant(x, tf.float32)
         self.labels = tf.constant(labels, tf.int32)
+        self.augmentation = (
+            tf.function(augmentation.__call__, reduce_retracing=True)
+            if augmentation is not None and augmentation.enabled
+            else None
+        )
         self.learning_rate_schedule = keras.optimizers.schedules.ExponentialDecay(
             schedule.learning_rate_base,
             schedule.decay_steps,
             schedule.learning_rate_decay,
             staircase=schedule.staircase,
         )
+
+    def _batch(self, rows: np.ndarray, step: int) -> tf.Tensor:
+        """The images of step ``step``, distorted when augmenting."""
+        x = tf.gather(self.x, rows)
+        if self.augmentation is None:
+            return x
+        return self.augmentation(x, tf.constant(step, tf.int64))
 
     def learning_rate(self, step: int) -> float:
         """The learning rate of step ``step``."""
@@ -74,13 +93,14 @@ class ReferenceTrainer:
         """Run ``len(batch_indices)`` steps from the network's global step; return the mean
         cross-entropy of their batches plus the L2 penalty after the last one (as
         :class:`.fused_steps.FusedTrainer`)."""
+        first = int(self.network.global_step.numpy())
         cross_entropies = [
             train_step(
                 self.network,
-                tf.gather(self.x, rows),
+                self._batch(rows, first + offset),
                 tf.gather(self.labels, rows),
                 self.learning_rate_schedule,
             )
-            for rows in batch_indices
+            for offset, rows in enumerate(batch_indices)
         ]
         return float(tf.reduce_mean(cross_entropies)) + float(self.network.l2_penalty())

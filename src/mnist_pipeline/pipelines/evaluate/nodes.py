@@ -12,12 +12,17 @@ pipelines, and the runs that score and draw nothing (``ingest``, ``preprocess``,
 
 from __future__ import annotations
 
-from typing import Protocol
+import logging
+from collections.abc import Mapping
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
 
-from ..inference.nodes import softmax
+from ..inference.confidence import softmax
+from ..register.nodes import version_tags
+
+logger = logging.getLogger(__name__)
 
 
 class Figure(Protocol):
@@ -26,6 +31,25 @@ class Figure(Protocol):
 
     def savefig(self, fname, **kwargs) -> None:
         """Render the figure to ``fname``."""
+
+
+def lineage_tags(registration: Mapping[str, Any] | None) -> dict[str, str]:
+    """The evaluation run's tags naming the training run and registered version of the
+    model it judges (``model_registration.json``), or none for a model never registered."""
+    if registration is None:
+        logger.warning(
+            "The model in data/06_models/ was never registered in MLflow: "
+            "its training run is not known."
+        )
+        return {}
+    logger.info(
+        "Using the model of training run %s (%s)",
+        registration["training_run_id"],
+        registration["model_uri"],
+    )
+    return version_tags(
+        registration["training_run_id"], registration["model_uri"], registration["version"]
+    )
 
 
 def _classes(y_test: np.ndarray) -> list[int]:

@@ -19,15 +19,23 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from mlflow.exceptions import MlflowException
-from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
 
 from mnist_pipeline.errors import UserFacingError
 
+from .confidence import Confidence
 from .images import IMAGE_SIDE, mnist_like_or_error
 
-#: Columns of a prediction table: the digit, its probability, then each class's.
-PREDICTION_COLUMNS = ["digit", "probability", *(f"p{digit}" for digit in range(10))]
+#: Columns of a prediction table: the digit (none when the image is rejected), its
+#: probability and each class's (calibrated), how digit-like the image is, whether it is
+#: rejected as not a digit, and why.
+PREDICTION_COLUMNS = [
+    "digit",
+    "probability",
+    *(f"p{digit}" for digit in range(10)),
+    "digit_likeness",
+    "rejected",
+    "reason",
+]
 #: Rows per call of the model: bounds the memory of the hidden layer on large inputs.
 PREDICT_CHUNK = 10_000
 
@@ -47,36 +55,9 @@ def predict_logits(model: Any, features: np.ndarray) -> np.ndarray:
     return np.concatenate(chunks).astype(np.float32, copy=False)
 
 
-def softmax(logits: np.ndarray) -> np.ndarray:
-    """Class probabilities (float64) from logits, one row per example."""
-    from scipy import special  # noqa: PLC0415 (only where probabilities are needed)
-
-    return special.softmax(logits.astype(np.float64), axis=1)
-
-
-class InvalidImagesError(UserFacingError, MlflowException):
-    """A request the served model cannot answer: which item is wrong, and why.
-
-    An ``MlflowException`` with code ``INVALID_PARAMETER_VALUE``: MLflow's scoring server
-    answers it with HTTP 400 and this message (any other error becomes a generic one).
-    The server rewrites a model's message as ``Failed to predict data '<the whole
-    request>'. Error: <message>``; this error keeps its own message, so that the reason
-    is the 400's first line, not a copy of the request.
-    """
-
-    def __init__(self, message: str) -> None:
-        """Create the error with ``message`` (what is wrong with which image)."""
-        self._reason = message
-        super().__init__(message, error_code=INVALID_PARAMETER_VALUE)
-
-    @property
-    def message(self) -> str:
-        """What is wrong, whatever a caller prefixes."""
-        return self._reason
-
-    @message.setter
-    def message(self, value: str) -> None:
-        pass
+class InvalidImagesError(UserFacingError, ValueError):
+    """A request the served model cannot answer: which item is wrong, and why (the served
+    model answers it with HTTP 400: :mod:`mnist_pipeline.tracking.served_model`)."""
 
 
 def check_digit_images(images: np.ndarray) -> np.ndarray:
@@ -121,17 +102,31 @@ def _first_pixel(images: np.ndarray, wrong: np.ndarray) -> str:
     return f"image {image} has {float(images[image, row, column]):g} at row {row}, column {column}"
 
 
-def predictions_table(logits: np.ndarray) -> pd.DataFrame:
-    """One row per image: the predicted ``digit``, its ``probability`` and ``p0``..``p9``.
+def predictions_table(logits: np.ndarray, confidence: Confidence) -> pd.DataFrame:
+    """One row per image: the predicted ``digit``, its ``probability`` and ``p0``..``p9``
+    (calibrated by the model's temperature), its ``digit_likeness``, and whether it is
+    ``rejected`` as not a digit (then it has no digit, and a ``reason``).
 
     Built in one step from its columns: a served request of one image is mostly this.
     """
-    probabilities = softmax(logits)
-    digits = probabilities.argmax(axis=1)
+    probabilities = confidence.probabilities(logits)
+    best = probabilities.argmax(axis=1)
+    likeness = confidence.digit_likeness(logits)
+    rejected = confidence.rejected(likeness)
+    digits = pd.array(best.astype(np.int64), dtype="Int64")
+    digits[rejected] = pd.NA
+    reasons = np.full(len(best), "", dtype=object)
+    reasons[rejected] = [
+        f"not like any digit (digit-likeness {value:.4f} < {confidence.threshold:.4f})"
+        for value in likeness[rejected]
+    ]
     columns = {
-        "digit": digits.astype(np.int64),
-        "probability": probabilities[np.arange(len(digits)), digits],
-        **{name: probabilities[:, index] for index, name in enumerate(PREDICTION_COLUMNS[2:])},
+        "digit": digits,
+        "probability": probabilities[np.arange(len(best)), best],
+        **{f"p{digit}": probabilities[:, digit] for digit in range(probabilities.shape[1])},
+        "digit_likeness": likeness,
+        "rejected": rejected,
+        "reason": reasons,
     }
     return pd.DataFrame(columns)
 
@@ -250,16 +245,11 @@ def requested_images(
 
 def merge_predictions(items: pd.DataFrame, predictions: pd.DataFrame) -> pd.DataFrame:
     """One row per item (its naming columns first): its prediction, or its ``error`` and no
-    digit. ``predictions`` has a row per item without an error, in order. Built in one
-    step from its columns: a served request of one image is mostly this."""
-    errors = items["error"].to_numpy(dtype=object)
-    readable = errors == ""
-    values = np.full((len(items), len(PREDICTION_COLUMNS)), np.nan)
-    values[readable] = predictions[PREDICTION_COLUMNS].to_numpy(dtype=np.float64)
-    digits = pd.array(np.where(readable, values[:, 0], 0).astype(np.int64), dtype="Int64")
-    digits[~readable] = pd.NA
-    columns = {name: items[name].to_numpy(dtype=object) for name in items if name != "error"}
-    columns["digit"] = digits
-    columns.update({name: values[:, i] for i, name in enumerate(PREDICTION_COLUMNS) if i})
-    columns["error"] = errors
-    return pd.DataFrame(columns, index=items.index)
+    digit (nor a rejection). ``predictions`` has a row per item without an error, in
+    order."""
+    readable = items["error"].to_numpy(dtype=object) == ""
+    merged = predictions.set_axis(items.index[readable]).reindex(items.index)
+    merged["rejected"] = merged["rejected"].fillna(False).astype(bool)
+    merged["reason"] = merged["reason"].fillna("")
+    names = [name for name in items if name != "error"]
+    return pd.concat([items[names], merged[PREDICTION_COLUMNS], items[["error"]]], axis=1)

@@ -16,6 +16,7 @@ from PIL import Image
 
 from mnist_pipeline.pipelines.inference.images import IMAGE_SIDE, mnist_like_or_error
 from mnist_pipeline.pipelines.inference.nodes import PREDICTION_COLUMNS, merge_predictions
+from mnist_pipeline.pipelines.register.nodes import version_tags
 
 logger = logging.getLogger(__name__)
 
@@ -39,24 +40,38 @@ def prepare_digit_images(
     return stacked, pd.DataFrame({"file": names, "error": [error for _, error in prepared]})
 
 
-def predict_digits(model: Any, images: np.ndarray) -> pd.DataFrame:
-    """The model's prediction table for ``images`` (empty when there are none).
+def predict_digits(champion: Any, images: np.ndarray) -> pd.DataFrame:
+    """The champion's prediction table for ``images`` (empty when there are none).
 
-    ``model`` is the served pyfunc model: it takes pixel values as float64.
+    ``champion.model`` is the served pyfunc model: it takes pixel values as float64.
     """
     if len(images) == 0:
         return pd.DataFrame(columns=PREDICTION_COLUMNS)
-    return pd.DataFrame(model.predict(images.astype(np.float64)))
+    return pd.DataFrame(champion.model.predict(images.astype(np.float64)))
+
+
+def champion_tags(champion: Any) -> dict[str, str]:
+    """The predict run's tags naming the champion version that answered."""
+    logger.info(
+        "Using %s@champion: version %s, trained in run %s",
+        champion.name,
+        champion.version,
+        champion.run["run_id"],
+    )
+    return version_tags(champion.run["run_id"], champion.model_uri, champion.version)
 
 
 def report_predictions(files: pd.DataFrame, predictions: pd.DataFrame) -> pd.DataFrame:
-    """One row per file: its prediction, or its error and no digit."""
+    """One row per file: its prediction (no digit when it is rejected as not a digit, and
+    the reason), or its error and no digit."""
     report = merge_predictions(files, predictions)
     failed = int((files["error"] != "").sum())
     logger.info(
-        "Predicted %d of %d image file(s); %d could not be read (see their error column)",
+        "Predicted %d of %d image file(s); %d could not be read (see their error column), "
+        "%d are not like any digit (see their reason column)",
         len(files) - failed,
         len(files),
         failed,
+        int(report["rejected"].sum()),
     )
     return report[REPORT_COLUMNS]

@@ -2,7 +2,7 @@
 
 from kedro.pipeline import Pipeline, node, pipeline
 
-from .nodes import predict_digits, prepare_digit_images, report_predictions
+from .nodes import champion_tags, predict_digits, prepare_digit_images, report_predictions
 
 
 def create_pipeline(**kwargs) -> Pipeline:
@@ -16,9 +16,15 @@ def create_pipeline(**kwargs) -> Pipeline:
                 name="make_images_mnist_like",
             ),
             node(
-                predict_digits,
-                ["champion_model", "new_digits_mnist_like"],
-                "new_digit_predictions",
+                func=champion_tags,
+                inputs="champion_model",
+                outputs="predict_tags",
+                name="name_the_champion",
+            ),
+            node(
+                func=predict_digits,
+                inputs=["champion_model", "new_digits_mnist_like"],
+                outputs="new_digit_predictions",
                 name="predict_new_digits",
             ),
             node(

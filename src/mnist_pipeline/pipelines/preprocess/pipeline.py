@@ -1,4 +1,5 @@
-"""Validated arrays (02_intermediate) -> model input (05_model_input), summary (08_reporting)."""
+"""Validated arrays (02_intermediate) -> model input (05_model_input), with shifted copies
+of the validation and test splits (:mod:`.shifted`), and a summary (08_reporting)."""
 
 from kedro.pipeline import Pipeline, node
 
@@ -10,6 +11,7 @@ from .nodes import (
     split_train_validation,
     summarise_split,
 )
+from .shifted import shifted_split
 
 #: raw split -> its scaled images and one-hot labels (the test split's are model input).
 ENCODED = {"train": ("train_features", "train_targets"), "test": ("x_test", "y_test")}
@@ -44,6 +46,15 @@ def create_pipeline(**kwargs) -> Pipeline:
                 ["train_features", "train_targets", "params:preprocess.validation_size"],
                 ["x_train", "y_train", "x_val", "y_val"],
                 name="split_train_validation",
+            ),
+            *(
+                node(
+                    func=shifted_split,
+                    inputs={"x": split, "shifted": "params:preprocess.shifted"},
+                    outputs=f"{split}_shifted",
+                    name=f"shift_{split}",
+                )
+                for split in ("x_val", "x_test")
             ),
             *(
                 node(

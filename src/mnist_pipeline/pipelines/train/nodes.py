@@ -13,7 +13,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mnist_pipeline.parameters import TrainParameters
+from mnist_pipeline.parameters import train_parameters
+from mnist_pipeline.pipelines.inference.confidence import fit_confidence
 
 
 def train_model(
@@ -43,7 +44,7 @@ def train_model(
     """
     from mnist_pipeline.training.loop import train  # noqa: PLC0415 (TensorFlow)
 
-    config = TrainParameters.check(parameters)
+    config = train_parameters(parameters)
     result = train(
         x_train, y_train, x_val, y_val, config, checkpoints, log_metrics, (x_test, y_test)
     )
@@ -88,15 +89,29 @@ def exportable_model(model: Any, serving: Mapping[str, Any]) -> dict[str, Any]:
     return {"model": wrapped, "formats": list(serving["exports"])}
 
 
+def fit_model_confidence(
+    val_logits: np.ndarray, y_val: np.ndarray, serving: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The trained model's temperature and rejection threshold, fitted on the validation
+    split (:func:`~..inference.confidence.fit_confidence`): calibrated probabilities, and
+    ``serving.reject_rate`` of real digits turned away as not digits."""
+    confidence = fit_confidence(val_logits, np.argmax(y_val, axis=1), serving["reject_rate"])
+    return confidence.as_dict()
+
+
 def served_model_settings(
-    exports: Mapping[str, Any], predict: Mapping[str, Any], serving: Mapping[str, Any]
+    exports: Mapping[str, Any],
+    confidence: Mapping[str, Any],
+    predict: Mapping[str, Any],
+    serving: Mapping[str, Any],
 ) -> dict[str, Any]:
     """What the served model is made of: how it prepares an image file (``predict``'s
-    parameters) and what a request may hold (``serving``'s limits). ``exports`` (their
-    manifest) orders this after them: they go with it."""
+    parameters), what a request may hold (``serving``'s limits), how sure it is (its
+    ``confidence``), and which exports (their manifest's formats) go with it."""
     limits = ("max_request_images", "max_image_bytes", "max_image_pixels")
     return {
         "preparation": dict(predict),
         "limits": {key: serving[key] for key in limits},
+        "confidence": dict(confidence),
         "exports": sorted(exports),
     }

@@ -11,7 +11,6 @@ the reason and the search goes on. Optuna and TensorFlow are imported when a nod
 
 from __future__ import annotations
 
-import copy
 import math
 import warnings
 from collections.abc import Mapping
@@ -24,8 +23,10 @@ from mnist_pipeline.errors import UserFacingError
 from mnist_pipeline.parameters import (
     ParameterError,
     SearchDimension,
-    TrainParameters,
     TuneParameters,
+    train_field,
+    train_parameters,
+    with_values,
 )
 
 from ..evaluate.nodes import Figure
@@ -72,10 +73,9 @@ def suggest(trial: Any, space: Mapping[str, SearchDimension]) -> dict[str, Any]:
     """The trial's value of every dimension of ``space``, as its train parameter takes it."""
     values = {}
     for name, dimension in space.items():
-        field = name.removeprefix("lenet5.")
         if dimension.choices is not None:
             values[name] = trial.suggest_categorical(name, dimension.choices)
-        elif TrainParameters.model_fields[field].annotation is float:
+        elif train_field(name).annotation is float:
             values[name] = trial.suggest_float(
                 name, dimension.low, dimension.high, step=dimension.step, log=dimension.log
             )
@@ -90,17 +90,6 @@ def suggest(trial: Any, space: Mapping[str, SearchDimension]) -> dict[str, Any]:
     return values
 
 
-def with_values(train: Mapping[str, Any], values: Mapping[str, Any]) -> dict[str, Any]:
-    """``train``'s settings with ``values`` (``lenet5.<name>`` into LeNet-5's own)."""
-    merged = copy.deepcopy(dict(train))
-    for name, value in values.items():
-        if name.startswith("lenet5."):
-            merged.setdefault("lenet5", {})[name.removeprefix("lenet5.")] = value
-        else:
-            merged[name] = value
-    return merged
-
-
 def search(
     study: Any,
     x_train: np.ndarray,
@@ -110,9 +99,9 @@ def search(
     trial_runs: Any,
     tune: Mapping[str, Any],
     train: Mapping[str, Any],
-) -> pd.DataFrame:
-    """Run this worker's trials (its budget: ``tune.trials``, ``tune.timeout_minutes``) and
-    return the table of every trial of the study, all workers' included."""
+) -> tuple[pd.DataFrame, Any]:
+    """Run this worker's trials (its budget: ``tune.trials``, ``tune.timeout_minutes``);
+    the table of every trial of the study, all workers' included, and the study searched."""
     import optuna  # noqa: PLC0415
 
     from mnist_pipeline.training.loop import train as train_network  # noqa: PLC0415
@@ -128,7 +117,7 @@ def search(
         trial.set_user_attr("full_train_parameters", with_values(train, values))
         with trial_runs.run(config.study_name, trial.number, values) as log:
             try:
-                settings = TrainParameters.check(parameters, training_examples=len(x_train))
+                settings = train_parameters(parameters, training_examples=len(x_train))
             except ParameterError as exc:
                 trial.set_user_attr("fail_reason", str(exc))
                 raise
@@ -156,7 +145,7 @@ def search(
         timeout=None if config.timeout_minutes is None else config.timeout_minutes * 60,
         catch=(ParameterError, TrainingDivergedError),
     )
-    return trials_table(study)
+    return trials_table(study), study
 
 
 def trials_table(study: Any) -> pd.DataFrame:
@@ -196,20 +185,15 @@ def best_trial(study: Any) -> Any:
     return max(complete, key=lambda trial: (trial.value, -trial.number))
 
 
-def best_parameters(
-    study: Any, trials: pd.DataFrame
-) -> tuple[dict[str, Any], float, dict[str, str]]:
+def best_parameters(study: Any) -> tuple[dict[str, Any], float, dict[str, str]]:
     """The best trial's parameters as a whole ``train`` mapping (the steps of a full run
-    unless the space searched them), its validation accuracy, and the search run's tags.
-
-    ``trials`` (the table of the same study) orders this after the search.
-    """
+    unless the space searched them), its validation accuracy, and the search run's tags."""
     best = best_trial(study)
-    states = trials["state"].value_counts().to_dict()
+    states = pd.Series([t.state.name.lower() for t in study.get_trials(deepcopy=False)])
     tags = {
         "tuning.study": study.study_name,
         "tuning.best_trial": str(best.number),
-        **{f"tuning.trials_{state}": str(count) for state, count in states.items()},
+        **{f"tuning.trials_{state}": str(count) for state, count in states.value_counts().items()},
     }
     return {"train": best.user_attrs["full_train_parameters"]}, float(best.value), tags
 
@@ -252,9 +236,8 @@ def _figure_of(draw, study: Any) -> Figure:
     return figure
 
 
-def plot_search(study: Any, trials: pd.DataFrame) -> tuple[Figure, Figure]:
-    """Optuna's optimisation history and parameter importances of the study (``trials``
-    orders this after the search)."""
+def plot_search(study: Any) -> tuple[Figure, Figure]:
+    """Optuna's optimisation history and parameter importances of the searched study."""
     from optuna.trial import TrialState  # noqa: PLC0415
     from optuna.visualization import matplotlib as plots  # noqa: PLC0415
 

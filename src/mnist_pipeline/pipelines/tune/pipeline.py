@@ -9,6 +9,7 @@ file a user can pass back (``data/07_model_output/best_parameters.yml``), and th
 from kedro.pipeline import Node, Pipeline, node
 
 from .. import stage
+from ..register import gate_nodes
 from ..train.pipeline import training_nodes
 from .nodes import best_parameters, best_training_parameters, open_study, plot_search, search
 
@@ -16,7 +17,12 @@ from .nodes import best_parameters, best_training_parameters, open_study, plot_s
 def _open_study() -> Node:
     """The node opening the study, first in both pipelines: an unreachable storage stops the
     run before any data is read."""
-    return node(open_study, ["tuning_storage", "params:tune"], "tuning_study", name="open_study")
+    return node(
+        func=open_study,
+        inputs={"storage": "tuning_storage", "tune": "params:tune"},
+        outputs="tuning_study",
+        name="open_study",
+    )
 
 
 def create_pipeline(**kwargs) -> Pipeline:
@@ -26,30 +32,30 @@ def create_pipeline(**kwargs) -> Pipeline:
         [
             _open_study(),
             node(
-                search,
-                [
-                    "tuning_study",
-                    "x_train",
-                    "y_train",
-                    "x_val",
-                    "y_val",
-                    "tuning_trial_runs",
-                    "params:tune",
-                    "params:train",
-                ],
-                "tuning_trials",
+                func=search,
+                inputs={
+                    "study": "tuning_study",
+                    "x_train": "x_train",
+                    "y_train": "y_train",
+                    "x_val": "x_val",
+                    "y_val": "y_val",
+                    "trial_runs": "tuning_trial_runs",
+                    "tune": "params:tune",
+                    "train": "params:train",
+                },
+                outputs=["tuning_trials", "searched_study"],
                 name="search",
             ),
             node(
-                best_parameters,
-                ["tuning_study", "tuning_trials"],
-                ["best_parameters", "best_val_accuracy", "tuning_tags"],
+                func=best_parameters,
+                inputs="searched_study",
+                outputs=["best_parameters", "best_val_accuracy", "tuning_tags"],
                 name="choose_best_parameters",
             ),
             node(
-                plot_search,
-                ["tuning_study", "tuning_trials"],
-                ["tuning_history_plot", "tuning_importance_plot"],
+                func=plot_search,
+                inputs="searched_study",
+                outputs=["tuning_history_plot", "tuning_importance_plot"],
                 name="plot_search",
                 tags=["plots"],
             ),
@@ -59,17 +65,19 @@ def create_pipeline(**kwargs) -> Pipeline:
 
 def create_train_best_pipeline(**kwargs) -> Pipeline:
     """Create the ``train_best`` pipeline: the study's best trial, trained in full by the
-    ``train`` pipeline's own nodes; its parameters are logged as the run's ``train.*``."""
+    ``train`` pipeline's own nodes and put through the gate; its parameters are logged as
+    the run's ``train.*``."""
     return stage(
         "train_best",
         [
             _open_study(),
             node(
-                best_training_parameters,
-                "tuning_study",
-                ["best_train_parameters", "best_run_parameters", "best_trial_tags"],
+                func=best_training_parameters,
+                inputs="tuning_study",
+                outputs=["best_train_parameters", "best_run_parameters", "best_trial_tags"],
                 name="choose_best_trial",
             ),
             *training_nodes("best_train_parameters"),
+            *gate_nodes(),
         ],
     )

@@ -1,20 +1,22 @@
-"""TensorFlow without its C++ start-up banner, and without losing any other line.
+"""TensorFlow without the lines of its C++ logging a user cannot act on, and without losing
+any other line.
 
-TensorFlow 2.21 writes a handful of lines to the process's stderr while its libraries load
-and when it first looks for devices: that oneDNN is on, that there is no CUDA driver, that
-the binary could use more CPU instructions, that ``cuInit`` failed. They are written by
-absl before its logging is initialised, so ``TF_CPP_MIN_LOG_LEVEL`` and the other logging
-variables do not reach them; a user sees them at the start of every run that trains or
-loads a model and can do nothing about them.
+TensorFlow 2.21 writes lines to the process's stderr from C++ that no logging variable
+reaches: while its libraries load and when it first looks for devices (that oneDNN is on,
+that there is no CUDA driver, that the binary could use more CPU instructions, that
+``cuInit`` failed: :data:`BANNER`, written by absl before its logging is initialised),
+and while a model is exported (its graph optimiser and the LiteRT converter reading and
+writing SavedModels: :data:`EXPORT_LOG`, absl's ``I0000``/``W0000`` lines).
 
-:func:`filter_tensorflow_banner` makes the first ``import tensorflow`` of the process (by
-any module, ``keras`` included) run with file descriptor 2 sent through a pipe to a small
-filter process of its own, which passes every line that is not one of :data:`BANNER` on
-to the real stderr as it arrives. The filter outlives this process: if the process dies
-inside the import (a crash, ``kill -9``), the filter still reads what was written up to
-that moment, passes it on, and exits when the pipe closes. Nothing else about the import
-changes: the module, its spec and its loader are TensorFlow's own. This module does not
-import TensorFlow.
+:func:`stderr_without` sends file descriptor 2 (C++ and Python writes alike) through a
+pipe to a small filter process of its own, which passes every line that its pattern does
+not match on to the real stderr as it arrives. The filter outlives this process: if the
+process dies inside the block (a crash, ``kill -9``), the filter still reads what was
+written up to that moment, passes it on, and exits when the pipe closes.
+:func:`filter_tensorflow_banner` makes the process's first ``import tensorflow`` (by any
+module, ``keras`` included) run inside it; the exports run inside it too
+(:mod:`mnist_pipeline.datasets.keras_exports_dataset`). This module does not import
+TensorFlow.
 """
 
 from __future__ import annotations
@@ -44,6 +46,12 @@ BANNER = re.compile(
         )
     )
 )
+
+
+#: What TensorFlow's C++ logging says while a model is exported, at INFO and WARNING (an
+#: ``E`` line, an error, is passed on): the graph optimiser's sessions, the SavedModel reader
+#: and loader, and the LiteRT converter's notes on options it ignores.
+EXPORT_LOG = re.compile(r"^[IW]\d{4} [\d:. ]+\S+\.cc:\d+\] ")
 
 
 #: The filter process: copies standard input to standard output, line by line, except the

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from mnist_pipeline.training.tensorflow_banner import BANNER, _QuietFirstImport, stderr_without
+from mnist_pipeline.console.tensorflow_logs import BANNER, _QuietFirstImport, stderr_without
 
 BANNER_LINES = (
     "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR",
@@ -55,7 +55,7 @@ def test_only_the_noise_is_dropped_from_what_c_and_python_write():
     # In a process of its own: pytest's capture replaces sys.stderr, a real process does not.
     script = (
         "import os, re, sys\n"
-        "from mnist_pipeline.training.tensorflow_banner import stderr_without\n"
+        "from mnist_pipeline.console.tensorflow_logs import stderr_without\n"
         "with stderr_without(re.compile('^noise')):\n"
         "    os.write(2, b'noise from C\\nkept from C\\n')\n"
         "    print('noise from Python\\nkept from Python', file=sys.stderr)\n"
@@ -103,7 +103,7 @@ def test_what_was_written_reaches_stderr_when_the_process_dies_inside_the_import
     script = (
         "import re, sys\n"
         f"sys.path.insert(0, {str(tmp_path)!r})\n"
-        "from mnist_pipeline.training.tensorflow_banner import _QuietFirstImport\n"
+        "from mnist_pipeline.console.tensorflow_logs import _QuietFirstImport\n"
         "sys.meta_path.insert(0, _QuietFirstImport('crashing_library', re.compile('^noise')))\n"
         "import crashing_library\n"
     )
@@ -117,7 +117,7 @@ def test_what_was_written_reaches_stderr_when_the_process_dies_inside_the_import
 @pytest.mark.slow
 def test_tensorflow_starts_without_its_banner_and_still_takes_thread_settings():
     script = (
-        "from mnist_pipeline.training.tensorflow_banner import filter_tensorflow_banner\n"
+        "from mnist_pipeline.console.tensorflow_logs import filter_tensorflow_banner\n"
         "filter_tensorflow_banner()\n"
         "import keras, tensorflow as tf\n"
         "tf.config.threading.set_inter_op_parallelism_threads(2)\n"

@@ -8,23 +8,23 @@ it on the version's page (Models, ``mnist_classifier``, the version).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from .model import REGISTERED_MODEL_NAME
 
-
-def model_card(run: Any, outcome: dict[str, Any]) -> str:
-    """The card of the version in ``outcome`` (what the gate decided), trained by ``run``."""
-    version = outcome["version"]
+def model_card(run: Mapping[str, Any], outcome: Mapping[str, Any]) -> str:
+    """The card of the version in ``outcome`` (what the gate decided, and what the registry
+    made of it), trained by ``run`` (its ``run_id``, ``params``, ``metrics``, ``datasets``
+    and ``seconds``)."""
+    name, version, seconds = outcome["registered_model"], outcome["version"], run["seconds"]
     params = {
-        k.removeprefix("train."): v for k, v in run.data.params.items() if k.startswith("train.")
+        k.removeprefix("train."): v for k, v in run["params"].items() if k.startswith("train.")
     }
-    seconds = (run.info.end_time - run.info.start_time) / 1000 if run.info.end_time else None
     lines = [
-        f"# {REGISTERED_MODEL_NAME} version {version}",
+        f"# {name} version {version}",
         "",
         f"**{outcome['architecture']}** ({outcome['precision']}), trained in MLflow run "
-        f"`{run.info.run_id}`" + (f" in {seconds:.0f} s." if seconds is not None else "."),
+        f"`{run['run_id']}`" + (f" in {seconds:.0f} s." if seconds is not None else "."),
         "",
         f"**Gate: {outcome['promotion']}** (against champion version "
         f"{outcome['against_champion']})",
@@ -36,9 +36,11 @@ def model_card(run: Any, outcome: dict[str, Any]) -> str:
         "## Quality",
         "",
         f"- validation accuracy (re-scored by the gate): {outcome['val_accuracy']:.4f}",
+        f"- on the shifted validation slice: {outcome['val_shifted_accuracy']:.4f}",
+        f"- expected calibration error on validation: {outcome['val_calibration_error']:.4f}",
     ]
-    if "test_accuracy" in run.data.metrics:
-        lines.append(f"- test accuracy: {run.data.metrics['test_accuracy']:.4f}")
+    if "test_accuracy" in run["metrics"]:
+        lines.append(f"- test accuracy: {run['metrics']['test_accuracy']:.4f}")
     lines += [
         "",
         "| digit | " + " | ".join(str(d) for d in range(len(outcome["class_recall"]))) + " |",
@@ -48,13 +50,11 @@ def model_card(run: Any, outcome: dict[str, Any]) -> str:
         "## Data",
         "",
     ]
-    inputs = getattr(run.inputs, "dataset_inputs", None) or []
-    for item in inputs:
-        context = next((t.value for t in item.tags if t.key == "mlflow.data.context"), "")
+    for dataset in run["datasets"]:
         lines.append(
-            f"- {context or 'input'}: `{item.dataset.name}`, digest `{item.dataset.digest}`"
+            f"- {dataset['context'] or 'input'}: `{dataset['name']}`, digest `{dataset['digest']}`"
         )
-    if not inputs:
+    if not run["datasets"]:
         lines.append("- (the training run logged no datasets)")
     lines += [
         "",
@@ -65,7 +65,7 @@ def model_card(run: Any, outcome: dict[str, Any]) -> str:
         "## Serving",
         "",
         "```bash",
-        f"mlflow models serve -m models:/{REGISTERED_MODEL_NAME}/{version} --env-manager local "
+        f"mlflow models serve -m models:/{name}/{version} --env-manager local "
         "--host 127.0.0.1 --port 5001",
         "```",
     ]
