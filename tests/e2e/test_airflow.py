@@ -1,4 +1,4 @@
-"""The pipeline as an Apache Airflow DAG, set up as the README says ("Running on Airflow").
+"""The pipeline as an Apache Airflow DAG, set up as the docs say ("Running on Airflow").
 
 Airflow lives in a virtual environment of its own (``.airflow-venv`` at the project root,
 made from ``airflow/requirements.txt`` and ``airflow/constraints.txt``, and kept while
@@ -152,10 +152,10 @@ def test_the_committed_dags_are_what_kedro_airflow_generates(tmp_path, dag_file,
     assert result.returncode == 0, result.stdout + result.stderr
     generated = (project / "airflow_dags" / dag_file).read_text()
     assert generated == (PROJECT_ROOT / "airflow_dags" / dag_file).read_text()
-    assert f"kedro {' '.join(command)}" in (PROJECT_ROOT / "README.md").read_text()
+    assert f"kedro {' '.join(command)}" in (PROJECT_ROOT / "docs" / "airflow.md").read_text()
 
 
-#: How the README generates the DAG (``kedro airflow create ...``).
+#: How the docs generate the DAG (``kedro airflow create ...``).
 README_CREATE_COMMAND = (
     "airflow",
     "create",
