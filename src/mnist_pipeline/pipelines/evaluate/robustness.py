@@ -115,7 +115,8 @@ def robustness_report(
                 "auroc": np.nan,
             }
         )
-        metrics[f"evaluation_{key}_accuracy"] = _metric(accuracy)
+        if key != "test":  # score_test_set logs evaluation_test_accuracy: one value a key
+            metrics[f"evaluation_{key}_accuracy"] = _metric(accuracy)
         metrics[f"evaluation_{key}_rejected"] = _metric(rejected)
     for key, logits in outside_logits.items():
         if len(logits) == 0:
