@@ -199,7 +199,7 @@ def test_a_registry_that_went_away_is_a_message(champion):
 
 
 def test_a_bug_while_reading_keeps_the_page_up(champion, monkeypatch, caplog):
-    def broken(model, data, name):
+    def broken(model, data, name, version):
         raise RuntimeError("a bug")
 
     monkeypatch.setattr("mnist_pipeline.demo.page.read_image_file", broken)

@@ -21,7 +21,18 @@ from mnist_pipeline.parameters import (
 
 from .conftest import PROJECT_ROOT
 
-ALL = {"ingest", "preprocess", "train", "evaluate", "predict", "tune", "registry", "serving"}
+ALL = {
+    "ingest",
+    "preprocess",
+    "train",
+    "evaluate",
+    "predict",
+    "tune",
+    "registry",
+    "serving",
+    "prediction_log",
+    "monitor",
+}
 
 #: The tutorial's own settings (its constants, its EMA, its input_data split).
 SEED_VALUES = {
@@ -251,6 +262,17 @@ RULES = [
     ("registry", "class_recall_floor", 1.5, "registry.class_recall_floor=1.5 is invalid"),
     ("registry", "smoke_images", 0, "registry.smoke_images=0 is invalid: it must be a whole"),
     ("serving", "exports", ["pickle"], "serving.exports.0 is invalid: Input should be"),
+    ("prediction_log", "enabled", "yes", "prediction_log.enabled='yes' is invalid"),
+    ("prediction_log", "location", "", "prediction_log.location='' is invalid"),
+    ("prediction_log", "flush_every", 0, "prediction_log.flush_every=0 is invalid"),
+    ("prediction_log", "flush_seconds", 0.0, "prediction_log.flush_seconds=0.0 is invalid"),
+    ("prediction_log", "keep_images", 1, "prediction_log.keep_images=1 is invalid"),
+    ("monitor", "window_hours", 0.0, "monitor.window_hours=0.0 is invalid"),
+    ("monitor", "last_records", 0, "monitor.last_records=0 is invalid"),
+    ("monitor", "min_records", 1, "monitor.min_records=1 is invalid"),
+    ("monitor", "max_feature_distance", 0.0, "monitor.max_feature_distance=0.0 is invalid"),
+    ("monitor", "max_digit_mix_distance", 2.0, "monitor.max_digit_mix_distance=2.0 is invalid"),
+    ("monitor", "max_rejection_rise", 0.0, "monitor.max_rejection_rise=0.0 is invalid"),
     ("serving", "max_request_images", 0, "serving.max_request_images=0 is invalid"),
     ("serving", "max_image_bytes", 0, "serving.max_image_bytes=0 is invalid"),
     ("serving", "max_image_pixels", 0, "serving.max_image_pixels=0 is invalid"),

@@ -76,6 +76,8 @@ class Parameters(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
     namespace: ClassVar[str]
+    #: The file that sets the namespace, when it is not ``parameters_<namespace>.yml``.
+    file: ClassVar[str] = ""
 
     @classmethod
     def check(cls, values: Mapping[str, Any], **data_sizes: int | None) -> Self:
@@ -94,7 +96,7 @@ class Parameters(BaseModel):
 
     @classmethod
     def _one_line(cls, values: Mapping[str, Any], exc: ValidationError) -> str:
-        source = f"conf/base/parameters_{cls.namespace}.yml"
+        source = f"conf/base/{cls.file or f'parameters_{cls.namespace}.yml'}"
         errors = exc.errors()
         unknown = [
             ".".join(str(part) for part in e["loc"])
@@ -495,6 +497,32 @@ class ServingParameters(Parameters):
     reject_rate: float = Field(ge=0, lt=1)
 
 
+class PredictionLogParameters(Parameters):
+    """``parameters_monitoring.yml``'s ``prediction_log``: where and how every answer is
+    logged (:mod:`mnist_pipeline.monitoring.prediction_log`)."""
+
+    namespace: ClassVar[str] = "prediction_log"
+    file: ClassVar[str] = "parameters_monitoring.yml"
+    enabled: bool
+    location: str = Field(min_length=1)
+    flush_every: int = Field(ge=1, le=100_000)
+    flush_seconds: float = Field(gt=0, le=3600)
+    keep_images: bool
+
+
+class MonitorParameters(Parameters):
+    """``parameters_monitoring.yml``'s ``monitor``: the window and the drift thresholds."""
+
+    namespace: ClassVar[str] = "monitor"
+    file: ClassVar[str] = "parameters_monitoring.yml"
+    window_hours: float = Field(gt=0)
+    last_records: int | None = Field(default=None, ge=1)
+    min_records: int = Field(ge=2)
+    max_feature_distance: float = Field(gt=0)
+    max_digit_mix_distance: float = Field(gt=0, le=1)
+    max_rejection_rise: float = Field(gt=0, le=1)
+
+
 #: namespace -> how its mapping is checked (``train``: for the network it names).
 NAMESPACES: dict[str, Callable[..., Parameters]] = {
     "train": train_parameters,
@@ -508,6 +536,8 @@ NAMESPACES: dict[str, Callable[..., Parameters]] = {
             TuneParameters,
             RegistryParameters,
             ServingParameters,
+            PredictionLogParameters,
+            MonitorParameters,
         )
     },
 }

@@ -12,13 +12,22 @@ from __future__ import annotations
 
 from kedro.pipeline import Pipeline
 
-from mnist_pipeline.pipelines import evaluate, ingest, predict, preprocess, register, train, tune
+from mnist_pipeline.pipelines import (
+    evaluate,
+    ingest,
+    monitor,
+    predict,
+    preprocess,
+    register,
+    train,
+    tune,
+)
 
 
 def register_pipelines() -> dict[str, Pipeline]:
     """Register each stage by name, the whole run as default, ``predict``, the gate alone
-    (``register``), and the search: ``tune`` and ``train_best`` (which trains the study's
-    best trial in full)."""
+    (``register``), the drift report on the prediction log (``monitor``), and the search:
+    ``tune`` and ``train_best`` (which trains the study's best trial in full)."""
     stages = {
         "ingest": ingest.create_pipeline(),
         "preprocess": preprocess.create_pipeline(),
@@ -29,6 +38,7 @@ def register_pipelines() -> dict[str, Pipeline]:
         **stages,
         "__default__": sum(stages.values(), Pipeline([])),
         "predict": predict.create_pipeline(),
+        "monitor": monitor.create_pipeline(),
         "register": register.create_pipeline(),
         "tune": tune.create_pipeline(),
         "train_best": tune.create_train_best_pipeline(),

@@ -13,7 +13,15 @@ from ..conftest import in_memory_catalog
 def test_registry_names_every_stage_and_the_default_runs_them_all():
     pipelines = register_pipelines()
     stages = ("ingest", "preprocess", "train", "evaluate")
-    assert set(pipelines) == {*stages, "__default__", "predict", "register", "tune", "train_best"}
+    assert set(pipelines) == {
+        *stages,
+        "__default__",
+        "predict",
+        "register",
+        "monitor",
+        "tune",
+        "train_best",
+    }
     default_nodes = {n.name for n in pipelines["__default__"].nodes}
     assert default_nodes == {n.name for stage in stages for n in pipelines[stage].nodes}
     assert not {n.name for n in pipelines["predict"].nodes} & default_nodes
@@ -29,6 +37,7 @@ def test_registry_names_every_stage_and_the_default_runs_them_all():
         "decide_champion",
         "evaluate_challenger_with_mlflow",
         "describe_challenger",
+        "describe_reference",
         "record_registration",
     }
     for name in trains:

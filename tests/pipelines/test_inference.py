@@ -219,3 +219,31 @@ def test_the_400s_message_stays_its_own_when_mlflows_server_prefixes_the_request
     error = RefusedRequest("Image 3 ('scan.png') is over 5,000,000 bytes")
     error.message = f"Failed to predict data '{'x' * 10_000}'. \nError: {error.message}"
     assert error.message.splitlines()[0] == "Image 3 ('scan.png') is over 5,000,000 bytes"
+
+
+def test_the_served_model_logs_who_asked_and_leaves_out_the_projects_own_checks(tmp_path):
+    """Every answer is a record of the prediction log, as its caller's (``server`` unless
+    the caller says otherwise); the gate's own questions (``source=""``) are not."""
+    from mnist_pipeline.monitoring.prediction_log import PredictionLog, read_prediction_log
+    from mnist_pipeline.tracking.served_model import DigitClassifier
+
+    weights = np.zeros((784, 10), np.float32)
+    weights[0, 3] = 10.0
+    model = DigitClassifier(PREPARATION, LIMITS, TRUSTING.as_dict())
+    model._network = _LinearModel(weights)
+    model._log = PredictionLog(str(tmp_path), flush_every=1)
+    model._identity = {"name": "mnist_classifier", "run_id": "run-9"}
+    images = np.zeros((2, 28, 28), np.float64)
+    images[0, 0, 0] = 255.0
+    model.predict(None, images)
+    model.predict(None, images[:1], params={"source": "predict", "model_version": "4"})
+    model.predict(None, images, params={"source": ""})
+    files = pd.DataFrame({"image": [_encoded(_a_seven()), "bm90IGFuIGltYWdl"], "name": ["7", "x"]})
+    model.predict(None, files, params={"source": "page", "model_version": "4"})
+    records = read_prediction_log(str(tmp_path))
+    assert records["source"].tolist() == ["server", "server", "predict", "page"]
+    assert records["model_version"].tolist() == ["", "", "4", "4"]
+    assert set(records["model_run_id"]) == {"run-9"}
+    assert records["digit"].tolist()[:3] == [3, 0, 3]
+    assert records["ink_mass"].tolist()[:3] == [1, 0, 1]  # the image the network received
+    assert records["ink_mass"].iloc[3] > 20  # the readable file only, as prepared

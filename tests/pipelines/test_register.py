@@ -187,7 +187,15 @@ class _Served:
             raise _RefusalError("Pixel values must lie in 0..255 (white digit on black)")
         digits = [self.answers[int(image[0, 0])] for image in images]
         probabilities = np.eye(10)[digits]
-        return pd.DataFrame({"digit": digits, **{f"p{d}": probabilities[:, d] for d in range(10)}})
+        return pd.DataFrame(
+            {
+                "digit": digits,
+                "probability": 1.0,
+                **{f"p{d}": probabilities[:, d] for d in range(10)},
+                "digit_likeness": 5.0,
+                "rejected": False,
+            }
+        )
 
 
 class _Version:
@@ -322,3 +330,9 @@ def test_the_register_pipeline_scores_on_the_validation_split_never_the_test_spl
     assert (record["version"], record["champion"], record["against_champion"]) == (2, True, "1")
     assert evaluation.saved["digit"].tolist() == ["1", "2", "3", "4"]
     assert evaluation.saved["label"].tolist() == ["1", "2", "3", "4"]
+    # The new version's reference for the monitor: its answers on the validation split.
+    (version, reference), *others = catalog.load("monitoring_references").items()
+    assert (version, others) == ("2", [])
+    assert reference["digit"].tolist() == [1, 2, 3, 4]
+    assert set(reference["source"]) == {"reference"}
+    assert set(reference["model_version"]) == {"2"}

@@ -1,9 +1,10 @@
-"""kedro-datasets' CSV, JSON and YAML datasets (reports, summaries), saving whole-or-nothing.
+"""kedro-datasets' CSV, JSON, YAML and text datasets (reports, summaries), saving
+whole-or-nothing.
 
-``pandas.CSVDataset``, ``json.JSONDataset`` and ``yaml.YAMLDataset`` write straight into
-their target file, so a run killed mid-save leaves a truncated report that looks like a
-good one. These
-subclasses change only that: they write a temporary sibling and rename it into place
+``pandas.CSVDataset``, ``json.JSONDataset``, ``yaml.YAMLDataset`` and ``text.TextDataset``
+write straight into their target file, so a run killed mid-save leaves a truncated
+report that looks like a good one. These subclasses change only that: they write a
+temporary sibling and rename it into place
 (:mod:`.storage`). Loading, versioning and options are the parent's, and so is the
 filesystem: a local path or any fsspec URL. The figures' dataset is in :mod:`.figures`,
 so that a run which writes only tables does not import matplotlib.
@@ -19,6 +20,7 @@ import yaml
 from kedro.io import AbstractVersionedDataset
 from kedro_datasets.json import JSONDataset
 from kedro_datasets.pandas import CSVDataset
+from kedro_datasets.text import TextDataset
 from kedro_datasets.yaml import YAMLDataset
 
 from .storage import Location
@@ -68,4 +70,14 @@ class AtomicYAMLDataset(YAMLDataset):
         """Write the YAML whole or not at all (:mod:`.storage`)."""
         with save_location(self).writing() as tmp, open(tmp, "w") as handle:
             yaml.safe_dump(data, handle, **self._save_args)
+        self._invalidate_cache()
+
+
+class AtomicTextDataset(TextDataset):
+    """``text.TextDataset`` whose saves are atomic (an HTML report)."""
+
+    def save(self, data: str) -> None:
+        """Write the text whole or not at all (:mod:`.storage`)."""
+        with save_location(self).writing() as tmp:
+            tmp.write_text(data, encoding="utf-8")
         self._invalidate_cache()

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from mnist_pipeline.errors import UserFacingError
-from mnist_pipeline.pipelines.inference.nodes import requested_images
+from mnist_pipeline.pipelines.inference.nodes import ask_served_model, requested_images
 from mnist_pipeline.tracking.model import CHAMPION_ALIAS, REGISTERED_MODEL_NAME
 
 logger = logging.getLogger(__name__)
@@ -123,6 +123,20 @@ class Champion:
         return mlflow.pyfunc.load_model(f"models:/{REGISTERED_MODEL_NAME}/{version}")
 
 
+def page_tally(model: Any) -> str:
+    """What the page has answered since it started, from the prediction log it writes
+    (every champion it loads writes through this process's one writer)."""
+    log = getattr(model.unwrap_python_model(), "log", None)
+    if log is None:
+        return "This champion does not log its answers (prediction_log.enabled is off)."
+    answered, rejected = log.answered.get("page", 0), log.rejected.get("page", 0)
+    share = f", {rejected / answered:.0%} of them turned away as not a digit" if answered else ""
+    return (
+        f"{answered} image(s) answered since the page started{share} "
+        f"(prediction log: {log.location})."
+    )
+
+
 def _info_of(version: Any) -> ModelInfo:
     accuracy = version.tags.get("val_accuracy")
     return ModelInfo(
@@ -143,8 +157,9 @@ def _registry_failure(exc: BaseException) -> str:
     )
 
 
-def read_image_file(model: Any, data: bytes, name: str) -> Reading:
-    """The champion's reading of one image file (PNG, JPEG, BMP ... as bytes).
+def read_image_file(model: Any, data: bytes, name: str, version: str = "") -> Reading:
+    """The champion's reading of one image file (PNG, JPEG, BMP ... as bytes), logged as
+    the page's (``version``: the registered version answering).
 
     Raises:
         InvalidImagesError: for a file over the champion's size limits (its message
@@ -156,7 +171,8 @@ def read_image_file(model: Any, data: bytes, name: str) -> Reading:
     error = str(items["error"].iloc[0])
     if error:
         return Reading(image=None, digit=None, probabilities=(), error=error)
-    row = pd.DataFrame(model.predict(images.astype(np.float64))).iloc[0]
+    answer = ask_served_model(model, images.astype(np.float64), source="page", version=version)
+    row = pd.DataFrame(answer).iloc[0]
     probabilities = tuple(float(row[f"p{digit}"]) for digit in range(10))
     digit = None if row["rejected"] else int(row["digit"])
     return Reading(images[0], digit, probabilities, error="", reason=str(row["reason"]))

@@ -21,7 +21,7 @@ import numpy as np
 
 from mnist_pipeline.errors import UserFacingError
 
-from .champion import Champion, Reading, read_image_file
+from .champion import Champion, Reading, page_tally, read_image_file
 
 logger = logging.getLogger(__name__)
 
@@ -54,11 +54,12 @@ def _empty_answer(message: str, model: str = "") -> tuple[Any, Any, str, str]:
 
 
 def _answer(champion: Champion, read) -> tuple[Any, Any, str, str]:
-    """(probabilities for the label, the image received, the message, which model): the
-    page's outputs for ``read(model) -> Reading``; an expected failure is the message."""
+    """(probabilities for the label, the image received, the message, which model and
+    what the page has answered so far): the page's outputs for ``read(model, version) ->
+    Reading``; an expected failure is the message."""
     try:
         info, model, note = champion.current()
-        reading: Reading = read(model)
+        reading: Reading = read(model, info.version)
     except UserFacingError as exc:
         return _empty_answer(str(exc))
     except Exception:  # the page stays up; the terminal has the traceback
@@ -67,6 +68,7 @@ def _answer(champion: Champion, read) -> tuple[Any, Any, str, str]:
     answered_by = f"Answered by **{info.describe()}**, the registry's champion."
     if note:
         answered_by += f"\n\n{note}"
+    answered_by += f"\n\n{page_tally(model)}"
     if reading.error:
         return _empty_answer(f"No digit: {reading.error}", answered_by)
     shown = np.kron(reading.image, np.ones((ZOOM, ZOOM), np.uint8))
@@ -85,7 +87,10 @@ def answer_drawing(champion: Champion, drawing: dict[str, Any] | None):
         return _empty_answer(DRAW_A_DIGIT)
     buffer = io.BytesIO()
     drawing["composite"].save(buffer, format="PNG")
-    return _answer(champion, lambda model: read_image_file(model, buffer.getvalue(), "drawing"))
+    return _answer(
+        champion,
+        lambda model, version: read_image_file(model, buffer.getvalue(), "drawing", version),
+    )
 
 
 def answer_upload(champion: Champion, path: str | None):
@@ -94,7 +99,7 @@ def answer_upload(champion: Champion, path: str | None):
         return _empty_answer(CHOOSE_A_FILE)
     file = Path(path)
 
-    def read(model):
+    def read(model, version):
         limit = model.unwrap_python_model().limits["max_image_bytes"]
         size = file.stat().st_size
         if size > limit:
@@ -106,7 +111,7 @@ def answer_upload(champion: Champion, path: str | None):
                 "(serving.max_image_bytes): choose a smaller image",
                 reason="",
             )
-        return read_image_file(model, file.read_bytes(), file.name)
+        return read_image_file(model, file.read_bytes(), file.name, version)
 
     return _answer(champion, read)
 

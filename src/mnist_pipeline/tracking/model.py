@@ -40,6 +40,8 @@ RUNTIME_PACKAGES = (
     "pandas",
     "pillow",
     "scipy",
+    "pyarrow",  # the prediction log's files
+    "fsspec",
 )
 #: The exports (``datasets.KerasExportsDataset``), each an artifact of the served model.
 EXPORT_FILES = {"tf_saved_model": "saved_model", "onnx": "model.onnx", "litert": "model.tflite"}
@@ -122,12 +124,17 @@ def load_served_model(model_uri: str) -> Any:
 def signature():
     """What the model returns (it checks what it is sent itself, so it takes either kind):
     ``name`` and ``error`` for encoded files, ``digit`` (none for an image it cannot read
-    or rejects), ``probability``, ``p0``..``p9``, ``digit_likeness``, ``rejected``, ``reason``."""
+    or rejects), ``probability``, ``p0``..``p9``, ``digit_likeness``, ``rejected``, ``reason``;
+    and the request's parameters: who asks (``source``, for the prediction log) and the
+    registered version answering (``model_version``), when the caller knows it."""
     from mlflow.models import ModelSignature  # noqa: PLC0415
-    from mlflow.types import ColSpec, Schema  # noqa: PLC0415
+    from mlflow.types import ColSpec, ParamSchema, ParamSpec, Schema  # noqa: PLC0415
 
     kinds = {"digit": "long", "rejected": "boolean", "reason": "string"}
     return ModelSignature(
+        params=ParamSchema(
+            [ParamSpec("source", "string", "server"), ParamSpec("model_version", "string", "")]
+        ),
         outputs=Schema(
             [ColSpec("string", "name", required=False)]
             + [
@@ -201,7 +208,9 @@ class MlflowServedModelDataset(AbstractDataset[dict, RegisteredModel]):
         package = Path(__file__).resolve().parents[1]
         logged = mlflow.pyfunc.log_model(
             name="model",
-            python_model=DigitClassifier(data["preparation"], data["limits"], data["confidence"]),
+            python_model=DigitClassifier(
+                data["preparation"], data["limits"], data["confidence"], data["prediction_log"]
+            ),
             artifacts=artifacts,
             signature=signature(),
             input_example=input_example(),

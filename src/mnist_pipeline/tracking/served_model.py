@@ -10,6 +10,7 @@ imports ``mlflow.pyfunc``; only packaging and loading a model import it.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import mlflow.pyfunc
@@ -17,6 +18,7 @@ import numpy as np
 from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
 
+from mnist_pipeline.monitoring.prediction_log import SOURCES, PredictionLog
 from mnist_pipeline.pipelines.inference.confidence import Confidence
 from mnist_pipeline.pipelines.inference.nodes import (
     InvalidImagesError,
@@ -26,6 +28,8 @@ from mnist_pipeline.pipelines.inference.nodes import (
     requested_images,
 )
 from mnist_pipeline.pipelines.preprocess.nodes import flatten_and_scale
+
+from .model import REGISTERED_MODEL_NAME
 
 
 class RefusedRequest(MlflowException):
@@ -78,18 +82,31 @@ class DigitClassifier(mlflow.pyfunc.PythonModel):
     parameters); ``limits`` bound a request (``serving.max_request_images``,
     ``max_image_bytes``, ``max_image_pixels``); ``confidence`` is the trained model's
     temperature and rejection threshold (a ``Confidence`` of
-    :mod:`mnist_pipeline.pipelines.inference.confidence`, as a mapping).
+    :mod:`mnist_pipeline.pipelines.inference.confidence`, as a mapping);
+    ``prediction_log`` is where and how it logs every answer
+    (:mod:`mnist_pipeline.monitoring.prediction_log`, ``parameters_monitoring.yml``).
+
+    A request's parameters say who asks: ``source`` (``server`` unless a caller says
+    ``predict`` or ``page``; ``""`` for the project's own checks, which are not logged)
+    and ``model_version`` (the registered version, when the caller knows it).
     """
 
     def __init__(
-        self, preparation: dict[str, Any], limits: dict[str, int], confidence: dict[str, Any]
+        self,
+        preparation: dict[str, Any],
+        limits: dict[str, int],
+        confidence: dict[str, Any],
+        prediction_log: dict[str, Any] | None = None,
     ) -> None:
-        """Keep how to prepare, what to accept and how sure to be; the network is loaded
-        with the model."""
+        """Keep how to prepare, what to accept, how sure to be and where to log; the
+        network is loaded with the model."""
         self.preparation = dict(preparation)
         self.limits = dict(limits)
         self.confidence = Confidence.from_dict(confidence)
+        self.prediction_log = dict(prediction_log or {"enabled": False})
         self._network = None
+        self._log: PredictionLog | None = None
+        self._identity: dict[str, str] = {}
 
     def load_context(self, context) -> None:
         """Load the averaged Keras model (safe mode: no code from the file runs)."""
@@ -104,6 +121,14 @@ class DigitClassifier(mlflow.pyfunc.PythonModel):
             context.artifacts["keras_model"], compile=False, safe_mode=True
         )
         self._network = _CompiledForward(model)
+        # A model logged before the prediction log existed has no settings: it logs nothing.
+        self._log = PredictionLog.from_settings(getattr(self, "prediction_log", {"enabled": 0}))
+        self._identity = {"name": REGISTERED_MODEL_NAME, "run_id": _run_id_of(context)}
+
+    @property
+    def log(self) -> PredictionLog | None:
+        """Where this model logs its answers (``None``: it does not)."""
+        return getattr(self, "_log", None)
 
     def predict(self, context, model_input, params=None):
         """The table of digits and probabilities, one row per image (with ``name`` and
@@ -119,4 +144,19 @@ class DigitClassifier(mlflow.pyfunc.PythonModel):
             raise RefusedRequest(str(exc)) from None
         logits = predict_logits(self._network, flatten_and_scale(images))
         table = predictions_table(logits, self.confidence)
+        source = (params or {}).get("source", "server")
+        if self.log is not None and source in SOURCES:
+            version = str((params or {}).get("model_version") or "")
+            self.log.record(images, table, source, {**self._identity, "version": version})
         return table if items is None else merge_predictions(items, table)
+
+
+def _run_id_of(context) -> str:
+    """The training run of the model being loaded, from its ``MLmodel`` file ("" if none)."""
+    import yaml  # noqa: PLC0415
+
+    try:
+        folder = Path(context.artifacts["keras_model"]).resolve().parent.parent
+        return str(yaml.safe_load((folder / "MLmodel").read_text()).get("run_id") or "")
+    except (OSError, KeyError, AttributeError, yaml.YAMLError):
+        return ""

@@ -40,6 +40,20 @@ PREDICTION_COLUMNS = [
 PREDICT_CHUNK = 10_000
 
 
+def ask_served_model(model: Any, model_input: Any, source: str = "", version: str = "") -> Any:
+    """The served model's answer to ``model_input``, telling it who asks: ``source`` is
+    where the request comes from for the prediction log (``predict``, ``page``; ``""``,
+    the project's own checks, is not logged; the scoring server's requests are
+    ``server``), ``version`` the registered version answering when the caller knows it.
+
+    A model logged before the served model took these parameters (its signature has no
+    ``params``) is asked without them."""
+    metadata = getattr(model, "metadata", None)
+    if metadata is None or metadata.get_params_schema() is None:
+        return model.predict(model_input)
+    return model.predict(model_input, params={"source": source, "model_version": str(version)})
+
+
 def predict_logits(model: Any, features: np.ndarray) -> np.ndarray:
     """The model's logits for every row of ``features``, (count, classes) float32.
 

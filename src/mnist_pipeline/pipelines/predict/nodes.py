@@ -15,7 +15,11 @@ import pandas as pd
 from PIL import Image
 
 from mnist_pipeline.pipelines.inference.images import IMAGE_SIDE, mnist_like_or_error
-from mnist_pipeline.pipelines.inference.nodes import PREDICTION_COLUMNS, merge_predictions
+from mnist_pipeline.pipelines.inference.nodes import (
+    PREDICTION_COLUMNS,
+    ask_served_model,
+    merge_predictions,
+)
 from mnist_pipeline.pipelines.register.nodes import version_tags
 
 logger = logging.getLogger(__name__)
@@ -43,11 +47,15 @@ def prepare_digit_images(
 def predict_digits(champion: Any, images: np.ndarray) -> pd.DataFrame:
     """The champion's prediction table for ``images`` (empty when there are none).
 
-    ``champion.model`` is the served pyfunc model: it takes pixel values as float64.
+    ``champion.model`` is the served pyfunc model: it takes pixel values as float64, and
+    logs its answers as ``predict``'s (:mod:`mnist_pipeline.monitoring.prediction_log`).
     """
     if len(images) == 0:
         return pd.DataFrame(columns=PREDICTION_COLUMNS)
-    return pd.DataFrame(champion.model.predict(images.astype(np.float64)))
+    answers = ask_served_model(
+        champion.model, images.astype(np.float64), source="predict", version=champion.version
+    )
+    return pd.DataFrame(answers)
 
 
 def champion_tags(champion: Any) -> dict[str, str]:

@@ -26,8 +26,11 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
+from mnist_pipeline.monitoring.prediction_log import prediction_records
 from mnist_pipeline.parameters import RegistryParameters
+from mnist_pipeline.pipelines.inference.nodes import ask_served_model
 
 logger = logging.getLogger(__name__)
 
@@ -106,7 +109,7 @@ def scores_of(
 
 def _probabilities(model: Any, images: np.ndarray) -> np.ndarray:
     """The served model's ten probabilities (``p0``..``p9``) for raw ``images``."""
-    answers = model.predict(images)
+    answers = ask_served_model(model, images)  # the gate's own question: not logged
     return answers[[f"p{digit}" for digit in range(10)]].to_numpy(np.float64)
 
 
@@ -142,6 +145,19 @@ def score_champion(
         "version": str(champion.version),
         "scores": scores_of(probabilities, np.argmax(y_val, axis=1), shifted),
     }
+
+
+def reference_records(challenger: Any, x_val: np.ndarray) -> dict[str, pd.DataFrame]:
+    """The newly registered version's answers on the validation split, as prediction-log
+    records (source ``reference``), keyed by its version: what ``monitor`` compares the
+    log with once the version is champion."""
+    images = raw_images(x_val)
+    table = pd.DataFrame(ask_served_model(challenger.model, images.astype(np.float64)))
+    model = {"name": challenger.name, "run_id": challenger.run["run_id"]}
+    records = prediction_records(
+        images, table, source="reference", model={**model, "version": challenger.version}
+    )
+    return {str(challenger.version): records}
 
 
 def smoke_test(

@@ -15,6 +15,7 @@ from .nodes import (
     decide_champion,
     describe_version,
     evaluation_table,
+    reference_records,
     registration_record,
     score_challenger,
     score_champion,
@@ -90,6 +91,12 @@ def gate_nodes() -> list[Node]:
             },
             outputs="registry_update",
             name="describe_challenger",
+        ),
+        node(
+            func=reference_records,
+            inputs={"challenger": "served_model", "x_val": "x_val"},
+            outputs="monitoring_references",
+            name="describe_reference",
         ),
         node(
             func=registration_record,

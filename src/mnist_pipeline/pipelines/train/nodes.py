@@ -104,14 +104,17 @@ def served_model_settings(
     confidence: Mapping[str, Any],
     predict: Mapping[str, Any],
     serving: Mapping[str, Any],
+    prediction_log: Mapping[str, Any],
 ) -> dict[str, Any]:
     """What the served model is made of: how it prepares an image file (``predict``'s
     parameters), what a request may hold (``serving``'s limits), how sure it is (its
-    ``confidence``), and which exports (their manifest's formats) go with it."""
+    ``confidence``), where it logs its answers (``prediction_log``), and which exports
+    (their manifest's formats) go with it."""
     limits = ("max_request_images", "max_image_bytes", "max_image_pixels")
     return {
         "preparation": dict(predict),
         "limits": {key: serving[key] for key in limits},
         "confidence": dict(confidence),
+        "prediction_log": dict(prediction_log),
         "exports": sorted(exports),
     }

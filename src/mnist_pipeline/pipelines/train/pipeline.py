@@ -81,6 +81,7 @@ def training_nodes(parameters: str) -> list[Node]:
                 "confidence": "model_confidence",
                 "predict": "params:predict",
                 "serving": "params:serving",
+                "prediction_log": "params:prediction_log",
             },
             outputs="served_model",
             name="package_served_model",

@@ -1,0 +1,258 @@
+"""The prediction log: one record per answered image, from every way of using the model.
+
+The served model (under ``mlflow models serve``, each worker on its own), ``predict`` and
+the drawing page all write through :class:`PredictionLog`. A record holds when, which
+model (name, training run, registered version when the caller knows it), where the
+request came from (``server``, ``predict``, ``page``), the answer (digit, probability,
+digit-likeness, rejected) and the image's :data:`~.features.FEATURES`; the 28x28 image
+itself only when ``keep_images`` is on.
+
+Records are kept in memory and written ``flush_every`` at a time (or when the oldest has
+waited ``flush_seconds``, and when the process ends) as one Parquet file each, written
+whole (:class:`~mnist_pipeline.datasets.storage.Location`: a renamed temporary file on
+disk, one object on an object store) and named by machine, process and sequence, so that
+workers never write the same file and a reader never sees part of one. A ``kill -9``
+loses at most the records not yet written: fewer than ``flush_every`` per process.
+
+Logging never fails an answer: a log that cannot be written costs one warning line (per
+failure, not per record) and the answer goes out; those records are dropped.
+"""
+
+from __future__ import annotations
+
+import atexit
+import io
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .features import FEATURES, image_features
+
+logger = logging.getLogger(__name__)
+
+#: Where each record came from.
+SOURCES = ("server", "predict", "page")
+#: The environment variable that, when set, points a served model's log elsewhere (any
+#: fsspec URL) than the location it was trained with, e.g. a bucket a team shares; ``off``
+#: turns the log off.
+LOCATION_VARIABLE = "MNIST_PIPELINE_PREDICTION_LOG"
+#: A record's columns, in order (``image`` too when images are kept).
+RECORD_COLUMNS = [
+    "time",
+    "source",
+    "model_name",
+    "model_run_id",
+    "model_version",
+    "digit",
+    "probability",
+    "digit_likeness",
+    "rejected",
+    *FEATURES,
+]
+
+
+def prediction_records(
+    images: np.ndarray,
+    table: pd.DataFrame,
+    *,
+    source: str,
+    model: Mapping[str, str],
+    keep_images: bool = False,
+    now: float | None = None,
+) -> pd.DataFrame:
+    """The log's records of one answer: ``images`` ((N, 28, 28), 0-255, as the network
+    received them) and the model's prediction ``table`` for them (N rows; a rejected
+    image has no digit). ``model`` holds ``name``, ``run_id`` and ``version`` (``""``
+    when unknown)."""
+    count = len(images)
+    records = pd.DataFrame(
+        {
+            "time": pd.Timestamp(time.time() if now is None else now, unit="s", tz="UTC"),
+            "source": source,
+            "model_name": model.get("name", ""),
+            "model_run_id": model.get("run_id", ""),
+            "model_version": model.get("version", ""),
+            "digit": pd.array(table["digit"], dtype="Int64"),
+            "probability": np.asarray(table["probability"], dtype=np.float64),
+            "digit_likeness": np.asarray(table["digit_likeness"], dtype=np.float64),
+            "rejected": np.asarray(table["rejected"], dtype=bool),
+        },
+        index=range(count),
+    )
+    records = pd.concat([records, image_features(images)], axis=1)
+    if keep_images:
+        records["image"] = [np.asarray(image, np.uint8).tobytes() for image in images]
+    return records
+
+
+class PredictionLog:
+    """One process's writer of the prediction log at ``location`` (a folder: a local path
+    or any fsspec URL)."""
+
+    def __init__(
+        self,
+        location: str,
+        flush_every: int = 64,
+        flush_seconds: float = 10.0,
+        keep_images: bool = False,
+    ) -> None:
+        """Nothing is written (or started) before the first record."""
+        self.location = str(location)
+        self.flush_every = int(flush_every)
+        self.flush_seconds = float(flush_seconds)
+        self.keep_images = bool(keep_images)
+        self._lock = threading.Lock()
+        self._pending: list[pd.DataFrame] = []
+        self._pending_rows = 0
+        self._oldest: float | None = None
+        self._files = 0
+        self._prefix = ""
+        self._pid: int | None = None
+        self._timer: threading.Thread | None = None
+        self._folder = None
+        #: What this process has logged, per source: records, and how many were rejected.
+        self.answered: dict[str, int] = {}
+        self.rejected: dict[str, int] = {}
+
+    @classmethod
+    def from_settings(cls, settings: Mapping[str, Any]) -> PredictionLog | None:
+        """The log ``settings`` describe (``parameters_monitoring.yml``'s
+        ``prediction_log``), its location overridden by :data:`LOCATION_VARIABLE` when
+        that is set; ``None`` when ``enabled`` is false or the variable is ``off``."""
+        given = os.environ.get(LOCATION_VARIABLE, "")
+        if not settings.get("enabled", True) or given == "off":
+            return None
+        key = (
+            given or settings["location"],
+            int(settings.get("flush_every", 64)),
+            float(settings.get("flush_seconds", 10.0)),
+            bool(settings.get("keep_images", False)),
+        )
+        with _SHARED_LOCK:  # the models a process loads (a page's champions) share one
+            if key not in _SHARED:
+                _SHARED[key] = cls(*key)
+            return _SHARED[key]
+
+    def record(
+        self, images: np.ndarray, table: pd.DataFrame, source: str, model: Mapping[str, str]
+    ) -> None:
+        """Log the answer ``table`` for ``images``; never raises (a failure is a warning)."""
+        try:
+            records = prediction_records(
+                images, table, source=source, model=model, keep_images=self.keep_images
+            )
+        except Exception as exc:  # noqa: BLE001 (logging never fails an answer)
+            logger.warning("Prediction log: could not describe an answer (%s)", _first_line(exc))
+            return
+        with self._lock:
+            self._start_in_this_process()
+            self._pending.append(records)
+            self._pending_rows += len(records)
+            self._oldest = self._oldest or time.monotonic()
+            self.answered[source] = self.answered.get(source, 0) + len(records)
+            self.rejected[source] = self.rejected.get(source, 0) + int(records["rejected"].sum())
+            batch = self._take() if self._pending_rows >= self.flush_every else None
+        if batch is not None:
+            self._write(batch)
+
+    def flush(self) -> None:
+        """Write the records held in memory now (one file); never raises."""
+        with self._lock:
+            batch = self._take()
+        if batch is not None:
+            self._write(batch)
+
+    # ---------------------------------------------------------------- internals
+    def _start_in_this_process(self) -> None:
+        """Name this process's files and start its timer (again after a fork: a scoring
+        server's workers each inherit the model, and each writes its own files)."""
+        if self._pid == os.getpid():
+            return
+        self._pid = os.getpid()
+        self._pending, self._pending_rows, self._oldest, self._files = [], 0, None, 0
+        host = socket.gethostname().replace("-", "_")
+        self._prefix = f"{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-{host}-{self._pid}"
+        self._prefix += f"-{uuid.uuid4().hex[:8]}"
+        self._timer = threading.Thread(target=self._flush_when_due, daemon=True)
+        self._timer.start()
+        atexit.register(self.flush)
+
+    def _take(self) -> pd.DataFrame | None:
+        """The records held, removed from memory (call with the lock held)."""
+        if not self._pending:
+            return None
+        batch = pd.concat(self._pending, ignore_index=True)
+        self._pending, self._pending_rows, self._oldest = [], 0, None
+        self._files += 1
+        batch.attrs["file"] = f"{self._prefix}-{self._files:06d}.parquet"
+        return batch
+
+    def _flush_when_due(self) -> None:
+        pid = os.getpid()
+        while self._pid == pid:
+            time.sleep(min(1.0, self.flush_seconds))
+            with self._lock:
+                due = self._oldest is not None and (
+                    time.monotonic() - self._oldest >= self.flush_seconds
+                )
+                batch = self._take() if due else None
+            if batch is not None:
+                self._write(batch)
+
+    def _write(self, batch: pd.DataFrame) -> None:
+        try:
+            from mnist_pipeline.datasets.storage import Location  # noqa: PLC0415
+
+            if self._folder is None:
+                self._folder = Location(self.location)
+            buffer = io.BytesIO()
+            name = batch.attrs.pop("file")
+            batch.to_parquet(buffer, index=False)
+            self._folder.child(name).write_bytes(buffer.getvalue())
+        except Exception as exc:  # noqa: BLE001 (logging never fails an answer)
+            logger.warning(
+                "Prediction log: %d record(s) could not be written to %s (%s); the answers "
+                "went out. Check that the folder (prediction_log.location in "
+                "parameters_monitoring.yml, or %s) is writable.",
+                len(batch),
+                self.location,
+                _first_line(exc),
+                LOCATION_VARIABLE,
+            )
+
+
+#: The writers of this process, by their settings (:meth:`PredictionLog.from_settings`).
+_SHARED: dict[tuple, PredictionLog] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def read_prediction_log(location: str) -> pd.DataFrame:
+    """Every record of the log at ``location``, oldest first (no rows when there is
+    none). A file that cannot be read is skipped with a warning naming it."""
+    from mnist_pipeline.datasets.storage import Location  # noqa: PLC0415
+
+    folder = Location(location)
+    if not folder.is_dir():
+        return pd.DataFrame(columns=RECORD_COLUMNS)
+    tables = []
+    for path in sorted(folder.fs.glob(f"{str(folder.path).rstrip('/')}/*.parquet")):
+        try:
+            with folder.fs.open(path, "rb") as handle:
+                tables.append(pd.read_parquet(handle))
+        except Exception as exc:  # noqa: BLE001 (one bad file does not hide the others)
+            logger.warning("Prediction log: skipped %s, which cannot be read (%s)", path, exc)
+    if not tables:
+        return pd.DataFrame(columns=RECORD_COLUMNS)
+    return pd.concat(tables, ignore_index=True).sort_values("time", kind="stable")
+
+
+def _first_line(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {(str(exc).strip().splitlines() or [''])[0]}"[:200]
