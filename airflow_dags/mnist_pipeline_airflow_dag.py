@@ -51,6 +51,10 @@ def _run_kedro_node(node_names=None, namespaces=None, params=None):
 )
 def mnist_pipeline():
 
+    @task(task_id="evaluate")
+    def evaluate():
+        _run_kedro_node(namespaces=["evaluate"])
+
     @task(task_id="ingest")
     def ingest():
         _run_kedro_node(namespaces=["ingest"])
@@ -63,20 +67,16 @@ def mnist_pipeline():
     def train():
         _run_kedro_node(namespaces=["train"])
 
-    @task(task_id="evaluate")
-    def evaluate():
-        _run_kedro_node(namespaces=["evaluate"])
-
     tasks = {
+        "evaluate": evaluate(),
         "ingest": ingest(),
         "preprocess": preprocess(),
         "train": train(),
-        "evaluate": evaluate(),
     }
-    tasks["ingest"] >> tasks["preprocess"]
-    tasks["preprocess"] >> tasks["train"]
     tasks["train"] >> tasks["evaluate"]
     tasks["preprocess"] >> tasks["evaluate"]
+    tasks["ingest"] >> tasks["preprocess"]
+    tasks["preprocess"] >> tasks["train"]
 
 
 mnist_pipeline()

@@ -32,6 +32,8 @@ DAG_ID = "mnist-pipeline"
 DAG_FILE = "mnist_pipeline_airflow_dag.py"
 TUNE_DAG_ID = "mnist-pipeline-tune"
 TUNE_DAG_FILE = "mnist_pipeline_airflow_tune_dag.py"
+MONITOR_DAG_ID = "mnist-pipeline-monitor"
+MONITOR_DAG_FILE = "mnist_pipeline_airflow_monitor_dag.py"
 VENV = PROJECT_ROOT / ".airflow-venv"
 PINS = ("airflow/requirements.txt", "airflow/constraints.txt")
 #: What the environment is made from: the pins, and the project's own dependencies.
@@ -108,7 +110,7 @@ def airflow(tmp_path_factory, real_mnist_dir) -> Airflow:
 
     setup = Airflow(root / "airflow-home", root / "worker", root / "shared-data")
     (setup.home / "dags").mkdir(parents=True)
-    for dag_file in (DAG_FILE, TUNE_DAG_FILE):
+    for dag_file in (DAG_FILE, TUNE_DAG_FILE, MONITOR_DAG_FILE):
         shutil.copy(project / "airflow_dags" / dag_file, setup.home / "dags" / dag_file)
     setup.worker.mkdir()
     with tarfile.open(project / "dist" / "conf-mnist_pipeline.tar.gz") as archive:
@@ -130,7 +132,12 @@ def _set_training(worker: Path, steps: int, eval_every: int) -> None:
 
 
 @pytest.mark.parametrize(
-    ("dag_file", "pipeline"), [(DAG_FILE, ()), (TUNE_DAG_FILE, ("--pipelines", "tune"))]
+    ("dag_file", "pipeline"),
+    [
+        (DAG_FILE, ()),
+        (TUNE_DAG_FILE, ("--pipelines", "tune")),
+        (MONITOR_DAG_FILE, ("--pipelines", "monitor")),
+    ],
 )
 def test_the_committed_dags_are_what_kedro_airflow_generates(tmp_path, dag_file, pipeline):
     project = copy_project(tmp_path / "project")
@@ -178,6 +185,9 @@ def test_airflow_lists_the_dag_with_its_four_stage_tasks_and_no_import_errors(ai
     assert TUNE_DAG_ID in listed.stdout
     tasks = airflow.run("tasks", "list", TUNE_DAG_ID)
     assert tasks.stdout.split() == ["train-best", "tune"], tasks.stdout
+    assert MONITOR_DAG_ID in listed.stdout
+    tasks = airflow.run("tasks", "list", MONITOR_DAG_ID)
+    assert tasks.stdout.split() == ["monitor"], tasks.stdout
 
 
 def test_dags_test_runs_every_stage_to_success_and_one_story_in_mlflow(airflow):

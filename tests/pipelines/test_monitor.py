@@ -11,9 +11,9 @@ from mnist_pipeline.monitoring.prediction_log import prediction_records
 from mnist_pipeline.pipeline_registry import register_pipelines
 from mnist_pipeline.pipelines.monitor.nodes import (
     MissingReferenceError,
-    TooFewRecordsError,
     champion_reference,
     compare_with_reference,
+    monitoring_report,
     records_in_window,
 )
 
@@ -70,8 +70,8 @@ def test_a_log_like_the_reference_has_no_drift():
     table, metrics, verdict = compare_with_reference(current, REFERENCE, MONITOR)
     assert verdict == {"drift": False, "records": 600, "moved": []}
     assert not table["drifted"].any()
-    assert metrics["monitor_drift"]["value"] == 0.0
-    assert metrics["monitor_records"]["value"] == 600
+    assert metrics["drift"]["value"] == 0.0
+    assert metrics["records"]["value"] == 600
 
 
 @pytest.mark.parametrize(
@@ -88,7 +88,7 @@ def test_turned_or_thickened_strokes_drift_and_name_what_moved(images, moved):
     assert moved <= set(verdict["moved"])
     assert "digit_mix" not in verdict["moved"] and "rejection_rate" not in verdict["moved"]
     assert verdict["moved"][0] == table["figure"][0]  # most moved first
-    assert metrics["monitor_drift"]["value"] == 1.0
+    assert metrics["drift"]["value"] == 1.0
 
 
 def test_a_new_digit_mix_and_more_rejections_drift():
@@ -105,10 +105,17 @@ def test_the_window_is_the_last_hours_or_the_last_records():
     )
     assert len(records_in_window(log, MONITOR, now=NOW)) == 70
     assert len(records_in_window(log, {**MONITOR, "last_records": 100}, now=NOW)) == 100
-    with pytest.raises(TooFewRecordsError, match=r"0 record\(s\) in the last 1 hours"):
-        records_in_window(log, {**MONITOR, "window_hours": 1.0, "min_records": 50}, now=NOW)
-    with pytest.raises(TooFewRecordsError, match=r"monitor.min_records is 200"):
-        records_in_window(log, {**MONITOR, "min_records": 200}, now=NOW)
+    assert records_in_window(log, {**MONITOR, "window_hours": 1.0}, now=NOW).empty
+
+
+def test_too_few_records_are_said_and_nothing_is_compared(caplog):
+    few = _log(_strokes(49, 7, turned=True), 7)  # drifted, but one record short
+    table, metrics, verdict = compare_with_reference(few, REFERENCE, MONITOR)
+    assert table.empty and metrics == {"records": {"value": 49.0, "step": 0}}
+    assert (verdict["drift"], verdict["records"]) == (None, 49)
+    assert "49 record(s) in the last 24 hours (monitor.min_records is 50)" in caplog.text
+    report = monitoring_report(table, verdict, few, REFERENCE, {})
+    assert "Too few records to compare" in report and "<img" not in report
 
 
 class _Champion:
@@ -116,9 +123,11 @@ class _Champion:
     run = {"run_id": "run-3"}
 
 
-def test_a_champion_without_a_reference_is_named():
+def test_a_champion_without_a_reference_or_no_champion_is_named():
     with pytest.raises(MissingReferenceError, match=r"version 3.*`kedro run`"):
         champion_reference(_Champion(), {"2": REFERENCE})
+    with pytest.raises(MissingReferenceError, match=r"no champion to monitor yet"):
+        champion_reference(None, {"2": REFERENCE})
 
 
 def test_the_monitor_pipeline_reports_on_the_champions_reference():
@@ -139,7 +148,7 @@ def test_the_monitor_pipeline_reports_on_the_champions_reference():
     verdict = catalog.load("drift_verdict")
     assert verdict["drift"] is True and verdict["records"] == 300
     metrics = catalog.load("monitoring_metrics")
-    assert metrics["monitor_ink_height_distance"]["value"] > MONITOR["max_feature_distance"]
+    assert metrics["ink_height_distance"]["value"] > MONITOR["max_feature_distance"]
     report = catalog.load("monitoring_report")
     assert "Prediction monitoring: Drift: " in report
     assert "models:/mnist_classifier/3" in report and "data:image/png;base64," in report

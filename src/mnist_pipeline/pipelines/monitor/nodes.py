@@ -4,9 +4,10 @@ rejection rate, each against a threshold of ``parameters_monitoring.yml``.
 
 The statistics are SciPy's, chosen as Evidently's data-drift preset chooses them for
 samples of over a thousand rows: for a number, the Wasserstein distance in the
-reference's standard deviations (threshold 0.1); for the digit mix, the Jensen-Shannon
-distance (threshold 0.1). A p-value is the wrong test at this size: with 5,000 reference
-rows, the Kolmogorov-Smirnov test calls a difference nobody would act on significant.
+reference's standard deviations; for the digit mix, the Jensen-Shannon distance. A
+p-value is the wrong test at this size: with 5,000 reference rows, a Kolmogorov-Smirnov
+test calls a difference nobody would act on significant. (Evidently itself does not
+import beside pandas 3, which this project runs on.)
 """
 
 from __future__ import annotations
@@ -30,10 +31,8 @@ logger = logging.getLogger(__name__)
 
 #: The numbers compared by distribution: the image features and the model's confidence.
 COMPARED = [*FEATURES, "probability"]
-
-
-class TooFewRecordsError(UserFacingError, LookupError):
-    """The window holds too few records to compare."""
+#: The drift table's columns.
+TABLE_COLUMNS = ("figure", "reference", "current", "distance", "threshold", "drifted")
 
 
 class MissingReferenceError(UserFacingError, LookupError):
@@ -48,6 +47,11 @@ def champion_reference(
     Raises:
         MissingReferenceError: when the champion was registered without them.
     """
+    if champion is None:
+        raise MissingReferenceError(
+            "There is no champion to monitor yet: run `kedro run`, which trains a model and "
+            "makes it champion when it passes the gate."
+        )
     version = str(champion.version)
     if version not in references:
         raise MissingReferenceError(
@@ -70,28 +74,34 @@ def records_in_window(
 ) -> pd.DataFrame:
     """The log's records of the window: the newest ``monitor.last_records`` when set, else
     those of the last ``monitor.window_hours`` hours before ``now`` (the clock's time
-    unless given).
-
-    Raises:
-        TooFewRecordsError: when the window holds fewer than ``monitor.min_records``.
-    """
+    unless given)."""
     log = log.sort_values("time", kind="stable")
     if monitor.get("last_records"):
         window = log.tail(int(monitor["last_records"]))
-        described = f"the newest {monitor['last_records']} records"
     else:
         now = pd.Timestamp.now(tz="UTC") if now is None else now
         start = now - pd.Timedelta(hours=float(monitor["window_hours"]))
         window = log[pd.to_datetime(log["time"], utc=True) >= start]
-        described = f"the last {monitor['window_hours']:g} hours"
-    if len(window) < monitor["min_records"]:
-        raise TooFewRecordsError(
-            f"The prediction log holds {len(window)} record(s) in {described} "
-            f"(monitor.min_records is {monitor['min_records']}): too few to compare, nothing "
-            "was reported. Send the served model more images, or widen the window "
-            "(monitor.window_hours, monitor.last_records in parameters_monitoring.yml)."
-        )
     return window.reset_index(drop=True)
+
+
+def _window(monitor: Mapping[str, Any]) -> str:
+    if monitor.get("last_records"):
+        return f"the newest {monitor['last_records']} records"
+    return f"the last {monitor['window_hours']:g} hours"
+
+
+def too_few_records(count: int, monitor: Mapping[str, Any]) -> str:
+    """What the monitor says, and all it does, when the window holds fewer than
+    ``monitor.min_records`` records ("" when it holds enough)."""
+    if count >= monitor["min_records"]:
+        return ""
+    return (
+        f"The prediction log holds {count} record(s) in {_window(monitor)} "
+        f"(monitor.min_records is {monitor['min_records']}): too few to compare, so nothing "
+        "was compared. Send the served model more images, or widen the window "
+        "(monitor.window_hours, monitor.last_records in parameters_monitoring.yml)."
+    )
 
 
 def _normed_wasserstein(current: np.ndarray, reference: np.ndarray) -> float:
@@ -111,8 +121,17 @@ def compare_with_reference(
 ) -> tuple[pd.DataFrame, dict[str, dict[str, float]], dict[str, Any]]:
     """Each figure of the window against the reference: a table (one row per figure:
     the two means or rates, the distance, its threshold, whether it drifted), its
-    metrics (prefixed ``monitor_``) and the verdict (``drift``, ``records``, the figures
-    that ``moved``, most first)."""
+    metrics (``monitor.<figure>_distance``, ``monitor.drift``, ... in MLflow) and the
+    verdict (``drift``, ``records``, the figures that ``moved``, most first).
+
+    With too few records (:func:`too_few_records`) it says so and compares nothing: an
+    empty table, the count as the only metric, and a verdict of ``drift`` ``None``."""
+    reason = too_few_records(len(current), monitor)
+    if reason:
+        logger.warning("%s", reason)
+        empty = pd.DataFrame(columns=list(TABLE_COLUMNS))
+        verdict = {"drift": None, "records": len(current), "moved": [], "reason": reason}
+        return empty, {"records": _metric(len(current))}, verdict
     rows = []
     for name in COMPARED:
         ours = current[name].to_numpy(np.float64)
@@ -146,19 +165,19 @@ def compare_with_reference(
             monitor["max_rejection_rise"],
         )
     )
-    table = pd.DataFrame(rows, columns=["figure", "reference", "current", "distance", "threshold"])
+    table = pd.DataFrame(rows, columns=list(TABLE_COLUMNS[:-1]))
     table["drifted"] = table["distance"] > table["threshold"]
     table["moved"] = table["distance"] / table["threshold"]
     table = table.sort_values("moved", ascending=False, kind="stable").reset_index(drop=True)
     moved = table.loc[table["drifted"], "figure"].tolist()
-    metrics = {f"monitor_{row.figure}_distance": row.distance for row in table.itertuples()}
+    metrics = {f"{row.figure}_distance": row.distance for row in table.itertuples()}
     metrics.update(
         {
-            "monitor_records": len(current),
-            "monitor_drift": float(bool(moved)),
-            "monitor_drifted_figures": len(moved),
-            "monitor_rejection_rate": rejected_now,
-            "monitor_mean_probability": float(current["probability"].mean()),
+            "records": len(current),
+            "drift": float(bool(moved)),
+            "drifted_figures": len(moved),
+            "rejection_rate": rejected_now,
+            "mean_probability": float(current["probability"].mean()),
         }
     )
     verdict = {"drift": bool(moved), "records": len(current), "moved": moved}
@@ -195,8 +214,12 @@ def monitoring_report(
     tags: Mapping[str, str],
 ) -> str:
     """The report as one HTML page (no file beside it): the verdict, the table of
-    figures, and each number's two distributions and the two digit mixes."""
+    figures, and each number's two distributions and the two digit mixes (with too few
+    records, only why nothing was compared)."""
     from matplotlib.figure import Figure  # noqa: PLC0415
+
+    if verdict["drift"] is None:
+        return _page("Too few records to compare", f"<p>{html.escape(verdict['reason'])}</p>")
 
     figure = Figure(figsize=(14, 8), layout="constrained")
     axes = figure.subplots(2, 5).ravel()
@@ -226,16 +249,22 @@ def monitoring_report(
         times = pd.to_datetime(current["time"], utc=True)
         period = f" from {times.min():%Y-%m-%d %H:%M} to {times.max():%Y-%m-%d %H:%M} UTC"
     sources = ", ".join(f"{k}: {v}" for k, v in current["source"].value_counts().items())
+    count = verdict["records"]
+    body = f"""<p>{count} records of the prediction log{period} ({html.escape(sources)}),
+against the answers of {html.escape(tags["monitored_model_uri"])} on the 5,000 validation
+digits. Distances: Wasserstein in the reference's standard deviations for numbers,
+Jensen-Shannon for the digit mix, the rise for the rejection rate.</p>
+{table.to_html(index=False, float_format=lambda v: f"{v:.4f}", na_rep="")}
+<img alt="distributions" src="data:image/png;base64,{picture}">"""
+    return _page(headline, body)
+
+
+def _page(headline: str, body: str) -> str:
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Prediction monitoring</title>
 <style>body{{font-family:sans-serif;margin:2em}} table{{border-collapse:collapse}}
 td,th{{border:1px solid #ccc;padding:4px 8px;text-align:right}}</style></head><body>
 <h1>Prediction monitoring: {html.escape(headline)}</h1>
-<p>{verdict["records"]} records of the prediction log{period} ({html.escape(sources)}),
-against the answers of {html.escape(tags["monitored_model_uri"])} on the 5,000 validation
-digits. Distances: Wasserstein in the reference's standard deviations for numbers,
-Jensen-Shannon for the digit mix, the rise for the rejection rate.</p>
-{table.to_html(index=False, float_format=lambda v: f"{v:.4f}", na_rep="")}
-<img alt="distributions" src="data:image/png;base64,{picture}">
+{body}
 </body></html>
 """

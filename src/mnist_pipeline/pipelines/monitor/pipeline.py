@@ -4,14 +4,16 @@
 The reference of every registered version is made when it is registered (the gate's
 ``describe_reference`` node, :mod:`..register`), so it is computed once per champion."""
 
-from kedro.pipeline import Pipeline, node, pipeline
+from kedro.pipeline import Pipeline, node
 
+from .. import stage
 from .nodes import champion_reference, compare_with_reference, monitoring_report, records_in_window
 
 
 def create_pipeline(**kwargs) -> Pipeline:
     """Create the ``monitor`` pipeline (it reads the log and the registry; it never trains)."""
-    return pipeline(
+    return stage(
+        "monitor",
         [
             node(
                 records_in_window,
@@ -45,5 +47,4 @@ def create_pipeline(**kwargs) -> Pipeline:
                 tags=["reporting"],
             ),
         ],
-        tags=["monitor"],
     )
