@@ -9,7 +9,12 @@ Starts ``mlflow models serve`` of a registered version (the README's command, wi
 2. 16 clients at once (threads, each on its own kept-alive connection), one PNG image
    per request: requests/s, median and 95th percentile latency;
 3. requests of 10,000 images, as encoded PNG files and as pixel arrays: seconds (median
-   of ``--repeats``) and images/s.
+   of ``--repeats``) and images/s;
+4. step 2 again on servers with the prediction log on (into a temporary folder) and off
+   (``MNIST_PIPELINE_PREDICTION_LOG=off``), alternately, ``--rounds`` each: the median
+   requests/s and 95th percentile of each, and their ratios (log on / off).
+
+Steps 1-3 run with the log on, as the model is served by default.
 
 The reference, in the same run: the same model loaded in this process
 (``mlflow.pyfunc.load_model``) predicting the same request's contents (the same PNG
@@ -35,6 +40,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.request
@@ -53,8 +59,9 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def _server(model: str, workers: int) -> Iterator[int]:
-    """``mlflow models serve`` of ``model`` on a free port, stopped (its whole group) after."""
+def _server(model: str, workers: int, log: str) -> Iterator[int]:
+    """``mlflow models serve`` of ``model`` on a free port, stopped (its whole group) after;
+    its prediction log goes to ``log`` (a folder, or ``off``)."""
     port = _free_port()
     command = [
         str(Path(sys.executable).with_name("mlflow")),
@@ -71,7 +78,11 @@ def _server(model: str, workers: int) -> Iterator[int]:
         "--workers",
         str(workers),
     ]
-    env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{PROJECT_ROOT / 'mlflow.db'}"}
+    env = {
+        **os.environ,
+        "MLFLOW_TRACKING_URI": f"sqlite:///{PROJECT_ROOT / 'mlflow.db'}",
+        "MNIST_PIPELINE_PREDICTION_LOG": log,
+    }
     process = subprocess.Popen(
         command,
         cwd=PROJECT_ROOT,
@@ -137,6 +148,27 @@ def _timed(call, times: int) -> list[float]:
     return seconds
 
 
+def _concurrent(port: int, clients: int, total: int, body: bytes) -> tuple[float, list[float]]:
+    """``clients`` threads sending ``total`` requests of ``body`` between them: requests/s
+    and every latency."""
+    latencies, lock = [], threading.Lock()
+
+    def load() -> None:
+        own = _Client(port)
+        for _ in range(total // clients):
+            seconds = own.post(body)
+            with lock:
+                latencies.append(seconds)
+
+    threads = [threading.Thread(target=load) for _ in range(clients)]
+    start = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return len(latencies) / (time.perf_counter() - start), latencies
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="models:/mnist_classifier@champion")
@@ -146,7 +178,10 @@ def main() -> None:
     parser.add_argument("--concurrent", type=int, default=2000, help="requests of step 2")
     parser.add_argument("--large", type=int, default=10_000)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=3, help="of step 4, each way")
     args = parser.parse_args()
+    os.environ["MNIST_PIPELINE_PREDICTION_LOG"] = "off"  # the in-process reference logs nothing
+    log_folder = tempfile.mkdtemp(prefix="prediction-log-")
 
     import mlflow
     import pandas as pd
@@ -169,7 +204,7 @@ def main() -> None:
     }
     assert isinstance(model.predict(np.asarray(pngs[:1])), pd.DataFrame)
 
-    with _server(args.model, args.workers) as port:
+    with _server(args.model, args.workers, log_folder) as port:
         client = _Client(port)
         served = {
             "one PNG": _timed(lambda: client.post(one_png), args.singles),
@@ -177,23 +212,14 @@ def main() -> None:
             "10k PNGs": _timed(lambda: client.post(large_png), args.repeats),
             "10k pixel arrays": _timed(lambda: client.post(large_pixels), args.repeats),
         }
-        latencies, lock = [], threading.Lock()
-        per_client = args.concurrent // args.clients
-
-        def load() -> None:
-            own = _Client(port)
-            for _ in range(per_client):
-                seconds = own.post(one_png)
-                with lock:
-                    latencies.append(seconds)
-
-        threads = [threading.Thread(target=load) for _ in range(args.clients)]
-        start = time.perf_counter()
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        wall = time.perf_counter() - start
+        rate, latencies = _concurrent(port, args.clients, args.concurrent, one_png)
+    with_log: dict[str, list[tuple[float, float]]] = {"on": [], "off": []}
+    for _ in range(args.rounds):
+        for state in ("off", "on"):
+            with _server(args.model, args.workers, log_folder if state == "on" else "off") as port:
+                _concurrent(port, args.clients, args.clients * 4, one_png)  # warm-up
+                rps, seconds = _concurrent(port, args.clients, args.concurrent, one_png)
+                with_log[state].append((rps, float(np.percentile(seconds, 95))))
 
     print(f"\n{args.model}, mlflow models serve --workers {args.workers}")
     print(
@@ -213,8 +239,19 @@ def main() -> None:
             f"{lo:6.2f} s ({args.large / lo:7,.0f} images/s)  ratio {s / lo:.1f}"
         )
     print(
-        f"{args.clients} clients at once, one PNG per request: {len(latencies) / wall:.0f} "
+        f"{args.clients} clients at once, one PNG per request: {rate:.0f} "
         f"requests/s, {_percentiles(latencies)}"
+    )
+    medians = {
+        state: (statistics.median(r for r, _ in runs), statistics.median(p for _, p in runs))
+        for state, runs in with_log.items()
+    }
+    (on_rps, on_p95), (off_rps, off_p95) = medians["on"], medians["off"]
+    print(
+        f"{args.clients} clients, prediction log on vs off ({args.rounds} servers each, "
+        f"medians): {on_rps:.0f} vs {off_rps:.0f} requests/s (ratio {on_rps / off_rps:.3f}), "
+        f"p95 {on_p95 * 1000:.2f} vs {off_p95 * 1000:.2f} ms (ratio {on_p95 / off_p95:.3f}); "
+        f"each round: on {with_log['on']}, off {with_log['off']}"
     )
 
 

@@ -39,6 +39,7 @@ DEFAULT_RUN = "tests/training/test_default_run.py"
 REGISTER_TESTS = "tests/pipelines/test_register.py"
 AUGMENTATION_TESTS = "tests/training/test_augmentation.py"
 CONFIDENCE_TESTS = ("tests/pipelines/test_robustness.py", "tests/pipelines/test_inference.py")
+MONITOR_TESTS = "tests/pipelines/test_monitor.py"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -347,6 +348,20 @@ MUTATIONS = (
         "        _settle_champion(client)\n",
         "        pass\n",
         ("tests/test_registry.py",),
+    ),
+    Mutation(
+        "the monitor compares the log with itself instead of the champion's reference",
+        "pipelines/monitor/pipeline.py",
+        '["monitored_records", "monitoring_reference", "params:monitor"]',
+        '["monitored_records", "monitored_records", "params:monitor"]',
+        (MONITOR_TESTS,),
+    ),
+    Mutation(
+        "the monitor's features compared with the log's own values",
+        "pipelines/monitor/nodes.py",
+        "theirs = reference[name].to_numpy(np.float64)\n        rows.append(",
+        "theirs = current[name].to_numpy(np.float64)\n        rows.append(",
+        (MONITOR_TESTS,),
     ),
     Mutation(
         "dark digits on light paper not inverted for the model",

@@ -11,8 +11,10 @@ import json
 import math
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -25,6 +27,8 @@ from PIL import Image
 from ..conftest import PROJECT_ROOT
 from ..project import artifact_paths, copy_outputs, copy_project, mlflow_store, run_kedro
 from .servers import free_port, listening_addresses, running_server
+
+LOCATION_VARIABLE = "MNIST_PIPELINE_PREDICTION_LOG"
 
 pytestmark = pytest.mark.slow
 
@@ -88,7 +92,10 @@ def served(project):
         "--workers",
         "2",
     ]
-    env = {"MLFLOW_TRACKING_URI": f"sqlite:///{project / 'mlflow.db'}"}
+    env = {
+        "MLFLOW_TRACKING_URI": f"sqlite:///{project / 'mlflow.db'}",
+        LOCATION_VARIABLE: str(project / "served-log"),  # the log, where a team puts it
+    }
     base = f"http://127.0.0.1:{port}"
     with running_server(command, project, f"{base}/health", env=env, timeout=180):
         yield base, port
@@ -103,7 +110,14 @@ def test_served_champion_answers_like_evaluate_and_refuses_bad_requests(project,
     status, answer = _post(f"{base}/invocations", {"inputs": images[:1000].tolist()})
     assert status == 200
     predictions = pd.DataFrame(answer["predictions"])
-    assert list(predictions.columns) == ["digit", "probability", *(f"p{d}" for d in range(10))]
+    assert list(predictions.columns) == [
+        "digit",
+        "probability",
+        *(f"p{d}" for d in range(10)),
+        "digit_likeness",
+        "rejected",
+        "reason",
+    ]
     np.testing.assert_array_equal(predictions["digit"].to_numpy(), evaluated[:1000])
     np.testing.assert_allclose(predictions[[f"p{d}" for d in range(10)]].sum(axis=1), 1.0)
 
@@ -449,7 +463,12 @@ def test_the_drawing_page_reads_digits_drawn_and_uploaded_in_a_real_browser(proj
     command = [str(BIN / "kedro"), "demo", "--port", str(port)]
     url = f"http://127.0.0.1:{port}/"
     hosts = set()
-    with running_server(command, project, url, timeout=180), sync_playwright() as playwright:
+    page_log = tmp_path / "page-log"
+    env = {LOCATION_VARIABLE: str(page_log)}
+    with (
+        running_server(command, project, url, env=env, timeout=180),
+        sync_playwright() as playwright,
+    ):
         browser = playwright.chromium.launch(executable_path=BROWSER, args=["--no-sandbox"])
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 720})
@@ -457,10 +476,13 @@ def test_the_drawing_page_reads_digits_drawn_and_uploaded_in_a_real_browser(proj
             page.goto(url)
             page.wait_for_selector("#drawing canvas")
             assert "Draw a digit" in page.locator("#drawing-message").inner_text()
-            for digit, strokes in STROKES.items():
+            for answered, (digit, strokes) in enumerate(STROKES.items(), start=1):
                 _draw(page, strokes)
                 assert f"The model reads a {digit} " in _message_says(page, "drawing", "reads")
-                assert "mnist_classifier version 1" in page.locator("#drawing-model").inner_text()
+                model = page.locator("#drawing-model").inner_text()
+                assert "mnist_classifier version 1" in model
+                # the loop, seen: what the page has answered, from the log it writes
+                assert f"{answered} image(s) answered since the page started" in model
                 assert page.locator("#drawing-received img").count() == 1
                 if digit == "7":
                     page.screenshot(path=tmp_path / "demo-page.png")
@@ -470,8 +492,11 @@ def test_the_drawing_page_reads_digits_drawn_and_uploaded_in_a_real_browser(proj
             assert f"The model reads a {labels[0]} " in _message_says(page, "upload", "reads")
             _upload(page, url, not_an_image)
             assert "not a readable PNG, JPEG or BMP" in _message_says(page, "upload", "No digit")
+            records = _wait_for_records(page_log, len(STROKES) + 1)  # a file is no answer
         finally:
             browser.close()
+    assert set(records["source"]) == {"page"} and set(records["model_version"]) == {"1"}
+    assert records["digit"].astype(str).tolist() == [*STROKES, str(labels[0])]
     assert hosts == {f"127.0.0.1:{port}"}  # nothing fetched from the internet
     keep = os.environ.get("MNIST_PIPELINE_SCREENSHOTS")
     if keep:  # how the README's screenshot is made
@@ -492,3 +517,129 @@ def test_exploration_notebook_runs_top_to_bottom(project):
     outputs = [o for cell in notebook.cells for o in cell.get("outputs", [])]
     assert not [o for o in outputs if o.get("output_type") == "error"]
     assert sum("image/png" in o.get("data", {}) for o in outputs) == 4
+
+
+def _wait_for_records(folder: Path, count: int, timeout: float = 60) -> pd.DataFrame:
+    """The log in ``folder`` once it holds ``count`` records (the servers write a batch
+    when it fills or when its oldest record has waited flush_seconds)."""
+    from mnist_pipeline.monitoring.prediction_log import read_prediction_log
+
+    deadline = time.monotonic() + timeout
+    while len(records := read_prediction_log(str(folder))) < count:
+        assert time.monotonic() < deadline, f"{len(records)} of {count} records in the log"
+        time.sleep(0.2)
+    return records
+
+
+def _rotated(images: np.ndarray, seed: int = 0) -> np.ndarray:
+    from scipy.ndimage import rotate
+
+    rng = np.random.default_rng(seed)
+    angles = rng.uniform(20, 30, len(images)) * rng.choice([-1, 1], len(images))
+    turned = [
+        np.clip(rotate(image.astype(float), angle, reshape=False, order=1), 0, 255)
+        for image, angle in zip(images, angles, strict=True)
+    ]
+    return np.stack(turned).astype(np.uint8)
+
+
+def test_the_monitor_sees_test_digits_as_no_drift_and_rotated_ones_as_drift(project, served):
+    """The README's loop: serve the champion, send it images, run the monitor, read the
+    verdict in MLflow."""
+    base, _ = served
+    log = project / "served-log"
+    before = len(_wait_for_records(log, 0))
+    images, _ = _test_split(project)
+    env = {LOCATION_VARIABLE: str(log)}
+    for kind, sent, drift in (
+        ("test digits", images[:1000], False),
+        ("rotated", _rotated(images[:1000]), True),
+    ):
+        for start in range(0, len(sent), 100):
+            status, _ = _post(f"{base}/invocations", {"inputs": sent[start : start + 100].tolist()})
+            assert status == 200
+        before += len(sent)
+        records = _wait_for_records(log, before)
+        assert len(records) == before  # each answered image once
+        assert set(records["source"]) == {"server"}
+        assert set(records["model_run_id"]) == {
+            mlflow_store(project, "__default__")[1][0].info.run_id
+        }
+
+        result = run_kedro(
+            project, "run", "--pipeline=monitor", "--params=monitor.last_records=1000", env=env
+        )
+        output = " ".join((result.stdout + result.stderr).split())
+        assert result.returncode == 0, output[-3000:]
+        verdict = json.loads((project / "data/08_reporting/drift_verdict.json").read_text())
+        assert verdict["drift"] is drift, (kind, verdict)
+        if drift:
+            assert "Drift found in 1000 records" in output
+            assert {"ink_height", "max_intensity"} <= set(verdict["moved"])
+        else:
+            assert "No drift in 1000 records" in output
+        client, (run, *_) = mlflow_store(project, "monitor")
+        assert run.info.status == "FINISHED"
+        assert run.data.metrics["monitor.drift"] == float(drift)
+        assert run.data.metrics["monitor.records"] == 1000
+        assert run.data.tags["monitored_model_version"] == "1"
+        assert "monitoring/monitoring_report.html" in artifact_paths(client, run.info.run_id)
+
+
+def test_a_server_killed_under_load_loses_at_most_one_batch_per_worker(project, tmp_path):
+    """16 clients send single images to a server with 2 workers, which is then killed with
+    SIGKILL: the log holds every answered image once, but for at most flush_every per
+    worker not yet written, and every file in it reads."""
+    import threading
+
+    from mnist_pipeline.monitoring.features import image_features
+    from mnist_pipeline.monitoring.prediction_log import read_prediction_log
+
+    images, _ = _test_split(project)
+    features = image_features(images).round(6)
+    unique = ~features.duplicated(keep=False)  # images told apart by their features
+    images, features = images[unique.to_numpy()][:4000], features[unique][:4000]
+    key = lambda table: list(map(tuple, table.round(6).to_numpy()))  # noqa: E731
+    log, port = tmp_path / "log", free_port()
+    command = [
+        str(BIN / "mlflow"), "models", "serve", "-m", "models:/mnist_classifier@champion",
+        "--env-manager", "local", "--host", "127.0.0.1", "--port", str(port), "--workers", "2",
+    ]  # fmt: skip
+    env = {"MLFLOW_TRACKING_URI": f"sqlite:///{project / 'mlflow.db'}", LOCATION_VARIABLE: str(log)}
+    answered, lock, stop = [], threading.Lock(), threading.Event()
+    url = f"http://127.0.0.1:{port}"
+
+    def client(first: int) -> None:
+        for index in range(first, len(images), 16):
+            if stop.is_set():
+                return
+            try:
+                status, _ = _post(f"{url}/invocations", {"inputs": [images[index].tolist()]})
+            except OSError:
+                return  # the server was killed under it
+            if status == 200:
+                with lock:
+                    answered.append(index)
+
+    with running_server(command, project, f"{url}/health", env=env, timeout=180) as server:
+        clients = [threading.Thread(target=client, args=(i,)) for i in range(16)]
+        for thread in clients:
+            thread.start()
+        deadline = time.monotonic() + 60
+        while len(answered) < 1500 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        os.killpg(server.pid, signal.SIGKILL)
+        stop.set()
+        for thread in clients:
+            thread.join(timeout=60)
+    records = read_prediction_log(str(log))
+    files = list(log.glob("*.parquet"))
+    assert len(records) == sum(len(pd.read_parquet(f)) for f in files)  # every file reads
+    logged = key(records[features.columns])
+    sent = dict(zip(key(features), range(len(features)), strict=True))
+    assert len(set(logged)) == len(logged)  # nothing twice
+    logged_indices = {sent[k] for k in logged}  # and nothing that was not sent
+    flush_every = 32
+    assert len(set(answered) - logged_indices) <= 2 * flush_every, len(answered)
+    assert len(logged_indices - set(answered)) <= 16  # answered as the kill came
+    assert len(answered) >= 1000
