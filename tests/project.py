@@ -207,7 +207,12 @@ def wait_for_checkpoints(project: Path, process: subprocess.Popen, count: int) -
 
 
 def write_model_input(project: Path, arrays: dict[str, np.ndarray]) -> None:
-    """Put ``x_train``... ``y_test`` where the ``train`` pipeline reads them."""
+    """Put ``x_train``... ``y_test`` where the ``train`` pipeline reads them, and the
+    shifted slices the gate and ``evaluate`` read (copies of the splits, unless given)."""
+    arrays = dict(arrays)
+    for split in ("x_val", "x_test"):
+        if split in arrays:
+            arrays.setdefault(f"{split}_shifted", arrays[split])
     for name, array in arrays.items():
         np.save(project / "data" / "05_model_input" / f"{name}.npy", array)
 

@@ -294,7 +294,7 @@ def test_an_unknown_pipeline_is_one_message_naming_the_registered_ones(tmp_path)
     result = run_kedro(project, "run", "--pipeline=evaluation")
     assert result.returncode == 1
     assert (
-        "no pipeline named evaluation; this project has evaluate, ingest, predict, "
+        "no pipeline named evaluation; this project has evaluate, ingest, monitor, predict, "
         "preprocess, register, train, train_best, tune." in result.stderr
     )
     assert "Traceback" not in result.stdout + result.stderr

@@ -33,6 +33,7 @@ RUNS = {
     "register": [],
     "evaluate": [],
     "predict": [],
+    "monitor": [],  # predict's 3 records: too few, said in one line
     "tune": [  # the study keeps train.steps for train_best: short too
         f"{SHORT},tune.trials=2,tune.steps=300,tune.eval_every=100,tune.startup_trials=1,"
         "tune.pruner_startup_trials=1,tune.pruner_warmup_steps=0"

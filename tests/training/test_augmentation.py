@@ -55,6 +55,9 @@ def test_a_steps_distortions_depend_only_on_the_seed_and_the_step():
     np.testing.assert_array_equal(first, _augment(images, 7, **EVERYTHING))
     assert not np.array_equal(first, _augment(images, 8, **EVERYTHING))
     assert not np.array_equal(first, _augment(images, 7, seed=1, **EVERYTHING))
+    # The seed changes the draws themselves, not only the elastic fields it makes.
+    affine = {**EVERYTHING, "elastic_alpha": 0.0}
+    assert not np.array_equal(_augment(images, 7, **affine), _augment(images, 7, 1, **affine))
     assert not np.array_equal(first[0], first[1])  # each image of a batch its own draw
     assert first.min() >= 0.0 and first.max() <= 1.0
 
