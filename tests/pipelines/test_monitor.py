@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -109,6 +111,7 @@ def test_the_window_is_the_last_hours_or_the_last_records():
 
 
 def test_too_few_records_are_said_and_nothing_is_compared(caplog):
+    caplog.set_level(logging.INFO)
     few = _log(_strokes(49, 7, turned=True), 7)  # drifted, but one record short
     table, metrics, verdict = compare_with_reference(few, REFERENCE, MONITOR)
     assert table.empty and metrics == {"records": {"value": 49.0, "step": 0}}
