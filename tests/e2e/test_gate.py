@@ -130,7 +130,7 @@ def test_a_candidate_whose_served_model_cannot_answer_never_becomes_champion(tmp
     write_model_input(project, model_input(1000, 200, 200))
     nodes = project / "src" / "mnist_pipeline" / "pipelines" / "inference" / "nodes.py"
     source = nodes.read_text()
-    first_line = "    probabilities = softmax(logits)\n"
+    first_line = "    probabilities = confidence.probabilities(logits)\n"
     broken = source.replace(
         first_line, '    raise RuntimeError("broken on purpose")\n' + first_line
     )

@@ -150,9 +150,13 @@ def score_champion(
 def reference_records(challenger: Any, x_val: np.ndarray) -> dict[str, pd.DataFrame]:
     """The newly registered version's answers on the validation split, as prediction-log
     records (source ``reference``), keyed by its version: what ``monitor`` compares the
-    log with once the version is champion."""
+    log with once the version is champion. A version whose served model cannot answer
+    gets none (the gate keeps it from being champion: ``score_challenger``)."""
     images = raw_images(x_val)
-    table = pd.DataFrame(ask_served_model(challenger.model, images.astype(np.float64)))
+    try:
+        table = pd.DataFrame(ask_served_model(challenger.model, images.astype(np.float64)))
+    except Exception:  # noqa: BLE001 (whatever breaks it, the gate reports it)
+        return {}
     model = {"name": challenger.name, "run_id": challenger.run["run_id"]}
     records = prediction_records(
         images, table, source="reference", model={**model, "version": challenger.version}
