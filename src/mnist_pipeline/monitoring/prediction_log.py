@@ -159,16 +159,16 @@ class PredictionLog:
             self._oldest = self._oldest or time.monotonic()
             self.answered[source] = self.answered.get(source, 0) + len(records)
             self.rejected[source] = self.rejected.get(source, 0) + int(records["rejected"].sum())
-            batch = self._take() if self._pending_rows >= self.flush_every else None
-        if batch is not None:
-            self._write(batch)
+            taken = self._take() if self._pending_rows >= self.flush_every else None
+        if taken is not None:
+            self._write(*taken)
 
     def flush(self) -> None:
         """Write the records held in memory now (one file); never raises."""
         with self._lock:
-            batch = self._take()
-        if batch is not None:
-            self._write(batch)
+            taken = self._take()
+        if taken is not None:
+            self._write(*taken)
 
     # ---------------------------------------------------------------- internals
     def _start_in_this_process(self) -> None:
@@ -185,15 +185,15 @@ class PredictionLog:
         self._timer.start()
         atexit.register(self.flush)
 
-    def _take(self) -> pd.DataFrame | None:
-        """The records held, removed from memory (call with the lock held)."""
+    def _take(self) -> tuple[str, pd.DataFrame] | None:
+        """The next file's name and the records held, removed from memory (call with the
+        lock held)."""
         if not self._pending:
             return None
         batch = pd.concat(self._pending, ignore_index=True)
         self._pending, self._pending_rows, self._oldest = [], 0, None
         self._files += 1
-        batch.attrs["file"] = f"{self._prefix}-{self._files:06d}.parquet"
-        return batch
+        return f"{self._prefix}-{self._files:06d}.parquet", batch
 
     def _flush_when_due(self) -> None:
         pid = os.getpid()
@@ -203,18 +203,17 @@ class PredictionLog:
                 due = self._oldest is not None and (
                     time.monotonic() - self._oldest >= self.flush_seconds
                 )
-                batch = self._take() if due else None
-            if batch is not None:
-                self._write(batch)
+                taken = self._take() if due else None
+            if taken is not None:
+                self._write(*taken)
 
-    def _write(self, batch: pd.DataFrame) -> None:
+    def _write(self, name: str, batch: pd.DataFrame) -> None:
         try:
             from mnist_pipeline.datasets.storage import Location  # noqa: PLC0415
 
             if self._folder is None:
                 self._folder = Location(self.location)
             buffer = io.BytesIO()
-            name = batch.attrs.pop("file")
             batch.to_parquet(buffer, index=False)
             self._folder.child(name).write_bytes(buffer.getvalue())
         except Exception as exc:  # noqa: BLE001 (logging never fails an answer)
