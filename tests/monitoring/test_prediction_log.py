@@ -156,7 +156,9 @@ def test_workers_write_their_own_files_and_a_kill_loses_at_most_one_batch(tmp_pa
         mine = numbers[(numbers >= start) & (numbers < start + 400_000)] - start
         # each answered image once, from the first on, with at most one batch unwritten
         assert mine.is_unique and sorted(mine) == list(range(len(mine)))
-        assert counter.value - flush_every < len(mine) <= counter.value
+        # The counter follows each record: the kill may land between a record's write
+        # and its count, so one more than counted may be in the log.
+        assert counter.value - flush_every < len(mine) <= counter.value + 1
     assert len({f.name.rsplit("-", 1)[0] for f in tmp_path.glob("*.parquet")}) == 2
 
 
