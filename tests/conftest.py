@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.server
 import os
+import re
 import shutil
 import threading
 from collections.abc import Callable, Iterator
@@ -26,6 +27,58 @@ MNIST_FILES = (
     "t10k-images-idx3-ubyte.gz",
     "t10k-labels-idx1-ubyte.gz",
 )
+
+
+#: The test files that take longest, longest first (CI's ``--durations``; see
+#: docs/contributing.md). pytest-xdist hands whole files to its workers in collection order,
+#: so these start first and the short files fill in at the end, instead of one worker
+#: starting a five-minute file while the other has nothing left to do.
+LONGEST_FILES = (
+    "tests/e2e/test_airflow.py",
+    "tests/e2e/test_team_server.py",
+    "tests/mutations/test_training_math.py",
+    "tests/mutations/test_default_run.py",
+    "tests/e2e/test_resume_and_concurrency.py",
+    "tests/e2e/test_kedro_run_real_data.py",
+    "tests/e2e/test_serving_real_data.py",
+    "tests/e2e/test_gate.py",
+    "tests/mutations/test_data_serving_registry.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The longest files first, then the other files with slow tests, then the fast files
+    (a stable sort: a file's tests stay together and in their order)."""
+
+    def file_of(item: pytest.Item) -> str:
+        return Path(item.path).relative_to(PROJECT_ROOT).as_posix()
+
+    slow_files = {file_of(item) for item in items if item.get_closest_marker("slow")}
+
+    def rank(item: pytest.Item) -> tuple[int, int]:
+        path = file_of(item)
+        if path in LONGEST_FILES:
+            return (0, LONGEST_FILES.index(path))
+        return (1, 0) if path in slow_files else (2, 0)
+
+    items.sort(key=rank)
+
+
+#: A test file marked slow as a whole.
+SLOW_FILE = re.compile(r"^pytestmark = pytest\.mark\.slow\b", re.MULTILINE)
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """Under ``-m "not slow"``, a test file marked slow as a whole is not even imported:
+    most of them import TensorFlow, which is seconds of every worker's collection."""
+    if (
+        config.getoption("markexpr") == "not slow"
+        and collection_path.name.startswith("test_")
+        and collection_path.suffix == ".py"
+        and SLOW_FILE.search(collection_path.read_text())
+    ):
+        return True
+    return None
 
 
 @pytest.fixture(scope="session")
