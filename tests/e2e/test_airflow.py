@@ -1,15 +1,13 @@
 """The pipeline as an Apache Airflow DAG, set up as the docs say ("Running on Airflow").
 
-Airflow lives in a virtual environment of its own (``.airflow-venv`` at the project root,
-made from ``airflow/requirements.txt`` and ``airflow/constraints.txt``, and kept while
-those files are unchanged); the project goes in as the wheel ``kedro package`` builds.
+Airflow lives in a virtual environment of its own (``.airflow-venv``, see
+:mod:`tests.e2e.airflow_venv`); the project goes in as the wheel ``kedro package`` builds.
 Each task runs in a "worker" folder holding only the packaged configuration; the data
 the tasks pass on lives in a separate shared folder (``MNIST_DATA_ROOT``).
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import shutil
@@ -25,6 +23,7 @@ import pytest
 
 from ..conftest import PROJECT_ROOT
 from ..project import copy_project, run_kedro
+from .airflow_venv import VENV, ensure_airflow_venv
 
 pytestmark = pytest.mark.slow
 
@@ -34,10 +33,6 @@ TUNE_DAG_ID = "mnist-pipeline-tune"
 TUNE_DAG_FILE = "mnist_pipeline_airflow_tune_dag.py"
 MONITOR_DAG_ID = "mnist-pipeline-monitor"
 MONITOR_DAG_FILE = "mnist_pipeline_airflow_monitor_dag.py"
-VENV = PROJECT_ROOT / ".airflow-venv"
-PINS = ("airflow/requirements.txt", "airflow/constraints.txt")
-#: What the environment is made from: the pins, and the project's own dependencies.
-INSTALLED_FROM = (*PINS, "pyproject.toml")
 
 
 @dataclass
@@ -73,28 +68,6 @@ class Airflow:
         )
 
 
-def _pins_digest() -> str:
-    return hashlib.sha256(
-        b"".join((PROJECT_ROOT / p).read_bytes() for p in INSTALLED_FROM)
-    ).hexdigest()
-
-
-def _pip(*args: str) -> None:
-    subprocess.run([str(VENV / "bin" / "pip"), "install", "-q", *args], check=True, timeout=1800)
-
-
-def _ensure_airflow_venv(wheel: Path) -> None:
-    """The README's install; the environment is reused while the pins are unchanged, and
-    the project's wheel is always reinstalled."""
-    stamp = VENV / "pins.sha256"
-    if not (stamp.is_file() and stamp.read_text() == _pins_digest()):
-        shutil.rmtree(VENV, ignore_errors=True)
-        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
-        _pip("-c", str(PROJECT_ROOT / PINS[1]), "-r", str(PROJECT_ROOT / PINS[0]), str(wheel))
-        stamp.write_text(_pins_digest())
-    _pip("--no-deps", "--force-reinstall", str(wheel))
-
-
 @pytest.fixture(scope="module")
 def airflow(tmp_path_factory, real_mnist_dir) -> Airflow:
     """Airflow installed as the README says, its database made, the DAG in its folder."""
@@ -106,7 +79,7 @@ def airflow(tmp_path_factory, real_mnist_dir) -> Airflow:
     packaged = run_kedro(project, "package")
     assert packaged.returncode == 0, packaged.stdout + packaged.stderr
     (wheel,) = (project / "dist").glob("mnist_pipeline-*.whl")
-    _ensure_airflow_venv(wheel)
+    ensure_airflow_venv(wheel)
 
     setup = Airflow(root / "airflow-home", root / "worker", root / "shared-data")
     (setup.home / "dags").mkdir(parents=True)
