@@ -21,6 +21,7 @@ quiet_start()
 # After the notices are set: MLflow, which the hooks import, warns as it is imported.
 from mnist_pipeline.parameters import ParameterCheckHook  # noqa: E402
 from mnist_pipeline.tracking.lineage import LineageHook  # noqa: E402
+from mnist_pipeline.tracking.registry_uri import RegistryUriHook  # noqa: E402
 from mnist_pipeline.tracking.run_guard import OneRunAtATimeHook  # noqa: E402
 from mnist_pipeline.tracking.team_server import TrackingServerHook  # noqa: E402
 
@@ -29,6 +30,7 @@ HOOKS = (
     TrackingServerHook(),
     OneRunAtATimeHook(),
     LineageHook(),
+    RegistryUriHook(),
 )
 
 CONFIG_LOADER_ARGS = {
