@@ -39,7 +39,7 @@ def _pip(*args: str) -> None:
 def ensure_airflow_venv(project: Path | str) -> None:
     """Airflow with ``project`` (the wheel ``kedro package`` built, or a project folder)
     and their pinned dependencies; the environment is reused while the pins are unchanged,
-    and the project itself is always reinstalled."""
+    and the project itself is reinstalled into a reused one."""
     stamp = VENV / "pins.sha256"
     with FileLock(str(VENV.with_name(VENV.name + ".lock"))):
         if not (stamp.is_file() and stamp.read_text() == _pins_digest()):
@@ -47,7 +47,8 @@ def ensure_airflow_venv(project: Path | str) -> None:
             subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
             _pip("-c", str(PROJECT_ROOT / PINS[1]), "-r", str(PROJECT_ROOT / PINS[0]), str(project))
             stamp.write_text(_pins_digest())
-        _pip("--no-deps", "--force-reinstall", str(project))
+        else:
+            _pip("--no-deps", "--force-reinstall", str(project))
 
 
 if __name__ == "__main__":
