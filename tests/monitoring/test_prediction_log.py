@@ -162,6 +162,41 @@ def test_workers_write_their_own_files_and_a_kill_loses_at_most_one_batch(tmp_pa
     assert len({f.name.rsplit("-", 1)[0] for f in tmp_path.glob("*.parquet")}) == 2
 
 
+def test_no_answer_goes_out_while_more_than_flush_every_records_are_unwritten(
+    tmp_path, monkeypatch
+):
+    """While one request writes a file, another request's record waits for it: otherwise
+    its answer would go out with the file's records and its own both unwritten, and a
+    kill at that moment would lose more than one file's worth (a CI run saw 66 lost
+    records where 2 workers x 32 were allowed)."""
+    import threading
+
+    from mnist_pipeline.datasets.storage import Location
+
+    writing, release = threading.Event(), threading.Event()
+    write_bytes = Location.write_bytes
+
+    def slow_write(self, data: bytes) -> None:
+        writing.set()
+        assert release.wait(30)
+        write_bytes(self, data)
+
+    monkeypatch.setattr(Location, "write_bytes", slow_write)
+    log = PredictionLog(str(tmp_path), flush_every=2, flush_seconds=3600)
+    log.record(*_answer(1, 0), "server", MODEL)
+    writer = threading.Thread(target=log.record, args=(*_answer(1, 1), "server", MODEL))
+    writer.start()
+    assert writing.wait(30)  # the second record's request is writing the file
+    other = threading.Thread(target=log.record, args=(*_answer(1, 2), "server", MODEL))
+    other.start()
+    other.join(timeout=0.5)
+    assert other.is_alive()  # its answer waits ...
+    release.set()
+    writer.join(timeout=30)
+    other.join(timeout=30)  # ... until the file is written
+    assert not other.is_alive() and len(read_prediction_log(str(tmp_path))) == 2
+
+
 @pytest.mark.parametrize("keep_images", [False, True])
 def test_keeping_images_is_a_setting(tmp_path, keep_images):
     log = PredictionLog(str(tmp_path), flush_every=1, keep_images=keep_images)

@@ -29,7 +29,7 @@ import threading
 import time
 import uuid
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -72,20 +72,54 @@ def prediction_records(
     received them) and the model's prediction ``table`` for them (N rows; a rejected
     image has no digit). ``model`` holds ``name``, ``run_id`` and ``version`` (``""``
     when unknown)."""
-    count = len(images)
+    answer = _Answer.of(images, table, source, model, time.time() if now is None else now)
+    return _records([answer], keep_images)
+
+
+class _Answer(NamedTuple):
+    """One answer as the request left it: what its records need, nothing computed yet (the
+    features and the records are made per file, for all its answers at once)."""
+
+    time: float
+    source: str
+    model: tuple[str, str, str]
+    images: np.ndarray
+    table: pd.DataFrame
+
+    @classmethod
+    def of(cls, images, table, source: str, model: Mapping[str, str], now: float) -> _Answer:
+        identity = (model.get("name", ""), model.get("run_id", ""), model.get("version", ""))
+        images = np.asarray(images).reshape(-1, 28, 28)
+        if len(images) != len(table):
+            raise ValueError(f"{len(images)} image(s) but {len(table)} answer(s)")
+        return cls(now, source, tuple(map(str, identity)), images, table)
+
+
+def _records(answers: list[_Answer], keep_images: bool) -> pd.DataFrame:
+    """The records of ``answers``, one row per image, in :data:`RECORD_COLUMNS`."""
+    counts = [len(answer.images) for answer in answers]
+    images = np.concatenate([answer.images for answer in answers])
+    table = pd.concat([answer.table for answer in answers], ignore_index=True)
+
+    def per_image(values) -> np.ndarray:
+        return np.repeat(np.asarray(values, dtype=object), counts)
+
+    names, run_ids, versions = zip(*(answer.model for answer in answers), strict=True)
     records = pd.DataFrame(
         {
-            "time": pd.Timestamp(time.time() if now is None else now, unit="s", tz="UTC"),
-            "source": source,
-            "model_name": model.get("name", ""),
-            "model_run_id": model.get("run_id", ""),
-            "model_version": model.get("version", ""),
+            "time": pd.to_datetime(
+                np.repeat([answer.time for answer in answers], counts), unit="s", utc=True
+            ),
+            "source": per_image([answer.source for answer in answers]),
+            "model_name": per_image(names),
+            "model_run_id": per_image(run_ids),
+            "model_version": per_image(versions),
             "digit": pd.array(table["digit"], dtype="Int64"),
-            "probability": np.asarray(table["probability"], dtype=np.float64),
-            "digit_likeness": np.asarray(table["digit_likeness"], dtype=np.float64),
-            "rejected": np.asarray(table["rejected"], dtype=bool),
+            "probability": table["probability"].to_numpy(dtype=np.float64),
+            "digit_likeness": table["digit_likeness"].to_numpy(dtype=np.float64),
+            "rejected": table["rejected"].to_numpy(dtype=bool),
         },
-        index=range(count),
+        index=range(len(images)),
     )
     records = pd.concat([records, image_features(images)], axis=1)
     if keep_images:
@@ -110,7 +144,7 @@ class PredictionLog:
         self.flush_seconds = float(flush_seconds)
         self.keep_images = bool(keep_images)
         self._lock = threading.Lock()
-        self._pending: list[pd.DataFrame] = []
+        self._pending: list[_Answer] = []
         self._pending_rows = 0
         self._oldest: float | None = None
         self._files = 0
@@ -144,31 +178,31 @@ class PredictionLog:
     def record(
         self, images: np.ndarray, table: pd.DataFrame, source: str, model: Mapping[str, str]
     ) -> None:
-        """Log the answer ``table`` for ``images``; never raises (a failure is a warning)."""
+        """Log the answer ``table`` for ``images``; never raises (a failure is a warning).
+
+        The request keeps what the records need and goes on; every ``flush_every`` records
+        the request that completes a file writes it, holding up this process's other
+        answers until it is written, so that no answer has gone out while more than
+        ``flush_every`` records of this process were unwritten."""
         try:
-            records = prediction_records(
-                images, table, source=source, model=model, keep_images=self.keep_images
-            )
+            answer = _Answer.of(images, table, source, model, time.time())
         except Exception as exc:  # noqa: BLE001 (logging never fails an answer)
             logger.warning("Prediction log: could not describe an answer (%s)", _first_line(exc))
             return
         with self._lock:
             self._start_in_this_process()
-            self._pending.append(records)
-            self._pending_rows += len(records)
+            self._pending.append(answer)
+            self._pending_rows += len(answer.images)
             self._oldest = self._oldest or time.monotonic()
-            self.answered[source] = self.answered.get(source, 0) + len(records)
-            self.rejected[source] = self.rejected.get(source, 0) + int(records["rejected"].sum())
-            taken = self._take() if self._pending_rows >= self.flush_every else None
-        if taken is not None:
-            self._write(*taken)
+            self.answered[source] = self.answered.get(source, 0) + len(answer.images)
+            self.rejected[source] = self.rejected.get(source, 0) + int(table["rejected"].sum())
+            if self._pending_rows >= self.flush_every:
+                self._write_pending()
 
     def flush(self) -> None:
         """Write the records held in memory now (one file); never raises."""
         with self._lock:
-            taken = self._take()
-        if taken is not None:
-            self._write(*taken)
+            self._write_pending()
 
     # ---------------------------------------------------------------- internals
     def _start_in_this_process(self) -> None:
@@ -185,43 +219,38 @@ class PredictionLog:
         self._timer.start()
         atexit.register(self.flush)
 
-    def _take(self) -> tuple[str, pd.DataFrame] | None:
-        """The next file's name and the records held, removed from memory (call with the
-        lock held)."""
-        if not self._pending:
-            return None
-        batch = pd.concat(self._pending, ignore_index=True)
-        self._pending, self._pending_rows, self._oldest = [], 0, None
-        self._files += 1
-        return f"{self._prefix}-{self._files:06d}.parquet", batch
-
     def _flush_when_due(self) -> None:
         pid = os.getpid()
         while self._pid == pid:
             time.sleep(min(1.0, self.flush_seconds))
             with self._lock:
-                due = self._oldest is not None and (
+                if self._oldest is not None and (
                     time.monotonic() - self._oldest >= self.flush_seconds
-                )
-                taken = self._take() if due else None
-            if taken is not None:
-                self._write(*taken)
+                ):
+                    self._write_pending()
 
-    def _write(self, name: str, batch: pd.DataFrame) -> None:
+    def _write_pending(self) -> None:
+        """Write the records held in memory as this process's next file and forget them,
+        written or not (call with the lock held)."""
+        if not self._pending:
+            return
+        answers, self._pending, self._pending_rows, self._oldest = self._pending, [], 0, None
+        self._files += 1
+        name = f"{self._prefix}-{self._files:06d}.parquet"
         try:
             from mnist_pipeline.datasets.storage import Location  # noqa: PLC0415
 
             if self._folder is None:
                 self._folder = Location(self.location)
             buffer = io.BytesIO()
-            batch.to_parquet(buffer, index=False)
+            _records(answers, self.keep_images).to_parquet(buffer, index=False)
             self._folder.child(name).write_bytes(buffer.getvalue())
         except Exception as exc:  # noqa: BLE001 (logging never fails an answer)
             logger.warning(
                 "Prediction log: %d record(s) could not be written to %s (%s); the answers "
                 "went out. Check that the folder (prediction_log.location in "
                 "parameters_monitoring.yml, or %s) is writable.",
-                len(batch),
+                sum(len(answer.images) for answer in answers),
                 self.location,
                 _first_line(exc),
                 LOCATION_VARIABLE,
