@@ -36,6 +36,12 @@ INK_LEVEL = 0.2
 
 def image_features(images: np.ndarray) -> pd.DataFrame:
     """The :data:`FEATURES` of each image of ``images`` ((N, 28, 28), 0-255), one row each."""
+    return pd.DataFrame(feature_columns(images), columns=FEATURES)
+
+
+def feature_columns(images: np.ndarray) -> dict[str, np.ndarray]:
+    """:func:`image_features` as one array per feature (for a caller that builds a wider
+    table)."""
     pixels = np.asarray(images, dtype=np.float64).reshape(len(images), 28, 28) / 255.0
     ink = pixels > INK_LEVEL
     rows, columns = ink.any(axis=2), ink.any(axis=1)
@@ -51,19 +57,16 @@ def image_features(images: np.ndarray) -> pd.DataFrame:
         for shift, axis in ((1, 1), (-1, 1), (1, 2), (-1, 2))
     )
     area = ink.sum(axis=(1, 2))
-    return pd.DataFrame(
-        {
-            "ink_mass": mass,
-            "ink_height": _extent(rows),
-            "ink_width": _extent(columns),
-            "centre_offset_x": np.where(mass > 0, centre_x - 13.5, 0.0),
-            "centre_offset_y": np.where(mass > 0, centre_y - 13.5, 0.0),
-            "stroke_width": np.where(outline > 0, 2.0 * area / np.maximum(outline, 1), 0.0),
-            "mean_intensity": pixels.mean(axis=(1, 2)),
-            "max_intensity": pixels.max(axis=(1, 2)),
-        },
-        columns=FEATURES,
-    )
+    return {
+        "ink_mass": mass,
+        "ink_height": _extent(rows),
+        "ink_width": _extent(columns),
+        "centre_offset_x": np.where(mass > 0, centre_x - 13.5, 0.0),
+        "centre_offset_y": np.where(mass > 0, centre_y - 13.5, 0.0),
+        "stroke_width": np.where(outline > 0, 2.0 * area / np.maximum(outline, 1), 0.0),
+        "mean_intensity": pixels.mean(axis=(1, 2)),
+        "max_intensity": pixels.max(axis=(1, 2)),
+    }
 
 
 def _extent(occupied: np.ndarray) -> np.ndarray:

@@ -34,7 +34,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
-from .features import FEATURES, image_features
+from .features import FEATURES, feature_columns
 
 logger = logging.getLogger(__name__)
 
@@ -118,10 +118,10 @@ def _records(answers: list[_Answer], keep_images: bool) -> pd.DataFrame:
             "probability": table["probability"].to_numpy(dtype=np.float64),
             "digit_likeness": table["digit_likeness"].to_numpy(dtype=np.float64),
             "rejected": table["rejected"].to_numpy(dtype=bool),
+            **feature_columns(images),
         },
         index=range(len(images)),
     )
-    records = pd.concat([records, image_features(images)], axis=1)
     if keep_images:
         records["image"] = [np.asarray(image, np.uint8).tobytes() for image in images]
     return records
@@ -152,9 +152,8 @@ class PredictionLog:
         self._pid: int | None = None
         self._timer: threading.Thread | None = None
         self._folder = None
-        #: What this process has logged, per source: records, and how many were rejected.
-        self.answered: dict[str, int] = {}
-        self.rejected: dict[str, int] = {}
+        self._answered: dict[str, int] = {}  # what the files written so far hold
+        self._rejected: dict[str, int] = {}
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any]) -> PredictionLog | None:
@@ -194,10 +193,18 @@ class PredictionLog:
             self._pending.append(answer)
             self._pending_rows += len(answer.images)
             self._oldest = self._oldest or time.monotonic()
-            self.answered[source] = self.answered.get(source, 0) + len(answer.images)
-            self.rejected[source] = self.rejected.get(source, 0) + int(table["rejected"].sum())
             if self._pending_rows >= self.flush_every:
                 self._write_pending()
+
+    @property
+    def answered(self) -> dict[str, int]:
+        """How many images this process has logged, per source."""
+        return self._counts()[0]
+
+    @property
+    def rejected(self) -> dict[str, int]:
+        """How many of :attr:`answered` were rejected as not a digit, per source."""
+        return self._counts()[1]
 
     def flush(self) -> None:
         """Write the records held in memory now (one file); never raises."""
@@ -205,6 +212,12 @@ class PredictionLog:
             self._write_pending()
 
     # ---------------------------------------------------------------- internals
+    def _counts(self) -> tuple[dict[str, int], dict[str, int]]:
+        with self._lock:
+            answered, rejected = dict(self._answered), dict(self._rejected)
+            _count(self._pending, answered, rejected)
+        return answered, rejected
+
     def _start_in_this_process(self) -> None:
         """Name this process's files and start its timer (again after a fork: a scoring
         server's workers each inherit the model, and each writes its own files)."""
@@ -235,6 +248,7 @@ class PredictionLog:
         if not self._pending:
             return
         answers, self._pending, self._pending_rows, self._oldest = self._pending, [], 0, None
+        _count(answers, self._answered, self._rejected)
         self._files += 1
         name = f"{self._prefix}-{self._files:06d}.parquet"
         try:
@@ -280,6 +294,14 @@ def read_prediction_log(location: str) -> pd.DataFrame:
     if not tables:
         return pd.DataFrame(columns=RECORD_COLUMNS)
     return pd.concat(tables, ignore_index=True).sort_values("time", kind="stable")
+
+
+def _count(answers: list[_Answer], answered: dict[str, int], rejected: dict[str, int]) -> None:
+    """Add ``answers``' images, and how many of them were rejected, to the counts by source."""
+    for answer in answers:
+        answered[answer.source] = answered.get(answer.source, 0) + len(answer.images)
+        turned_away = int(np.count_nonzero(answer.table["rejected"].to_numpy(dtype=bool)))
+        rejected[answer.source] = rejected.get(answer.source, 0) + turned_away
 
 
 def _first_line(exc: BaseException) -> str:
