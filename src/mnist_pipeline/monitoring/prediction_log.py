@@ -215,7 +215,8 @@ class PredictionLog:
     def _counts(self) -> tuple[dict[str, int], dict[str, int]]:
         with self._lock:
             answered, rejected = dict(self._answered), dict(self._rejected)
-            _count(self._pending, answered, rejected)
+            if self._pending:
+                _count(_records(self._pending, keep_images=False), answered, rejected)
         return answered, rejected
 
     def _start_in_this_process(self) -> None:
@@ -248,7 +249,6 @@ class PredictionLog:
         if not self._pending:
             return
         answers, self._pending, self._pending_rows, self._oldest = self._pending, [], 0, None
-        _count(answers, self._answered, self._rejected)
         self._files += 1
         name = f"{self._prefix}-{self._files:06d}.parquet"
         try:
@@ -256,8 +256,10 @@ class PredictionLog:
 
             if self._folder is None:
                 self._folder = Location(self.location)
+            records = _records(answers, self.keep_images)
+            _count(records, self._answered, self._rejected)
             buffer = io.BytesIO()
-            _records(answers, self.keep_images).to_parquet(buffer, index=False)
+            records.to_parquet(buffer, index=False)
             self._folder.child(name).write_bytes(buffer.getvalue())
         except Exception as exc:  # noqa: BLE001 (logging never fails an answer)
             logger.warning(
@@ -296,12 +298,13 @@ def read_prediction_log(location: str) -> pd.DataFrame:
     return pd.concat(tables, ignore_index=True).sort_values("time", kind="stable")
 
 
-def _count(answers: list[_Answer], answered: dict[str, int], rejected: dict[str, int]) -> None:
-    """Add ``answers``' images, and how many of them were rejected, to the counts by source."""
-    for answer in answers:
-        answered[answer.source] = answered.get(answer.source, 0) + len(answer.images)
-        turned_away = int(np.count_nonzero(answer.table["rejected"].to_numpy(dtype=bool)))
-        rejected[answer.source] = rejected.get(answer.source, 0) + turned_away
+def _count(records: pd.DataFrame, answered: dict[str, int], rejected: dict[str, int]) -> None:
+    """Add ``records``, and how many of them were rejected, to the counts by source."""
+    sources, turned_away = records["source"].to_numpy(), records["rejected"].to_numpy(bool)
+    for source in set(sources.tolist()):
+        mine = sources == source
+        answered[source] = answered.get(source, 0) + int(np.count_nonzero(mine))
+        rejected[source] = rejected.get(source, 0) + int(np.count_nonzero(mine & turned_away))
 
 
 def _first_line(exc: BaseException) -> str:
