@@ -66,6 +66,20 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=rank)
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """With as many xdist workers as cores (``-n auto``), each worker and what it starts
+    runs on a core of its own: two TensorFlow processes on two shared cores spend CPU in
+    each other's spinning thread pools, and the project sizes TensorFlow's threads by the
+    cores a process may use (training/threads.py)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    count = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "0") or 0)
+    if not worker.startswith("gw") or not hasattr(os, "sched_getaffinity"):
+        return
+    cores = sorted(os.sched_getaffinity(0))
+    if count == len(cores) > 1:
+        os.sched_setaffinity(0, {cores[int(worker[2:]) % len(cores)]})
+
+
 #: A test file marked slow as a whole.
 SLOW_FILE = re.compile(r"^pytestmark = pytest\.mark\.slow\b", re.MULTILINE)
 
