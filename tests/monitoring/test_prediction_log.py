@@ -87,6 +87,22 @@ def test_records_are_written_in_files_of_flush_every_and_read_back_once(tmp_path
     assert (log.answered, log.rejected) == ({"server": 12, "page": 1}, {"server": 3, "page": 0})
 
 
+def test_a_file_reads_back_as_the_records_of_its_answers(tmp_path):
+    """The files are written with pyarrow directly; read back, they are the table that
+    prediction_records makes (columns, types, values, a rejected answer's missing digit)."""
+    log = PredictionLog(str(tmp_path), flush_every=100, flush_seconds=3600, keep_images=True)
+    images, table = _answer(6)
+    log.record(images, table, "page", MODEL)
+    log.flush()
+    written = read_prediction_log(str(tmp_path)).reset_index(drop=True)
+    expected = prediction_records(
+        images, table, source="page", model=MODEL, keep_images=True, now=0.0
+    )
+    assert (written["time"] - pd.Timestamp.now(tz="UTC")).abs().max() < pd.Timedelta("1min")
+    pd.testing.assert_frame_equal(written.drop(columns="time"), expected.drop(columns="time"))
+    assert written["time"].dtype == expected["time"].dtype
+
+
 def test_a_record_waits_at_most_flush_seconds(tmp_path):
     log = PredictionLog(str(tmp_path), flush_every=1000, flush_seconds=0.2)
     log.record(*_answer(2), "server", MODEL)
