@@ -133,7 +133,7 @@ def _records(answers: list[_Answer], keep_images: bool) -> pd.DataFrame:
 
 def _parquet(columns: dict[str, np.ndarray]) -> bytes:
     """:func:`_record_columns` as one Parquet file, typed as :func:`_records` is (built
-    with pyarrow directly: through pandas it cost the server 3 times as much)."""
+    with pyarrow directly: through a pandas table it took about twice as long)."""
     import pyarrow as pa  # noqa: PLC0415
     import pyarrow.parquet as pq  # noqa: PLC0415
 
