@@ -132,6 +132,22 @@ def test_a_log_that_cannot_be_written_is_one_warning_and_the_answer_goes_on(tmp_
     assert "prediction_log.location" in warnings[0]
 
 
+def test_an_answer_that_cannot_be_described_is_one_warning_and_the_others_are_kept(
+    tmp_path, caplog
+):
+    log = PredictionLog(str(tmp_path), flush_every=100, flush_seconds=3600)
+    log.record(*_answer(2), "server", MODEL)
+    images, table = _answer(1, 2)
+    with caplog.at_level(logging.WARNING):
+        log.record(images, table.drop(columns="rejected"), "server", MODEL)  # does not raise
+        log.record(images[:0], table, "server", MODEL)  # one answer, no image
+    log.flush()
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 2 and all("could not describe an answer" in w for w in warnings)
+    assert "no column rejected" in warnings[0] and "0 image(s) but 1 answer(s)" in warnings[1]
+    assert len(read_prediction_log(str(tmp_path))) == 2
+
+
 def test_an_unreadable_file_is_skipped_with_a_warning(tmp_path, caplog):
     log = PredictionLog(str(tmp_path), flush_every=2)
     log.record(*_answer(2), "server", MODEL)

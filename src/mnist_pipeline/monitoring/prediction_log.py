@@ -43,6 +43,8 @@ SOURCES = ("server", "predict", "page")
 #: fsspec URL) than the location it was trained with, e.g. a bucket a team shares; ``off``
 #: turns the log off.
 LOCATION_VARIABLE = "MNIST_PIPELINE_PREDICTION_LOG"
+#: What a record takes from the model's answer table.
+ANSWER_COLUMNS = ("digit", "probability", "digit_likeness", "rejected")
 #: A record's columns, in order (``image`` too when images are kept).
 RECORD_COLUMNS = [
     "time",
@@ -91,6 +93,9 @@ class _Answer(NamedTuple):
         images = np.asarray(images).reshape(-1, 28, 28)
         if len(images) != len(table):
             raise ValueError(f"{len(images)} image(s) but {len(table)} answer(s)")
+        missing = [column for column in ANSWER_COLUMNS if column not in table.columns]
+        if missing:
+            raise ValueError(f"the answer has no column {', '.join(missing)}")
         return cls(now, source, tuple(map(str, identity)), images, table)
 
 
