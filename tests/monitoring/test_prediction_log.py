@@ -80,6 +80,7 @@ def test_records_are_written_in_files_of_flush_every_and_read_back_once(tmp_path
     assert [len(pd.read_parquet(f)) for f in files] == [6, 6]
     assert not list(tmp_path.glob(".*"))  # no temporary file left beside them
     log.record(*_answer(1, 100), "page", MODEL)
+    assert log.answered == {"server": 12, "page": 1}  # a record held counts too
     log.flush()
     records = read_prediction_log(str(tmp_path))
     assert [_number(image) for image in records["image"]] == [*range(12), 100]

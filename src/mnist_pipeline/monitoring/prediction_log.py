@@ -224,7 +224,7 @@ class PredictionLog:
 
     @property
     def answered(self) -> dict[str, int]:
-        """How many images this process has logged, per source."""
+        """How many images this process has logged, per source (written or still held)."""
         return self._counts()[0]
 
     @property
@@ -241,8 +241,9 @@ class PredictionLog:
     def _counts(self) -> tuple[dict[str, int], dict[str, int]]:
         with self._lock:
             answered, rejected = dict(self._answered), dict(self._rejected)
-            if self._pending:
-                _count(_record_columns(self._pending, keep_images=False), answered, rejected)
+            for answer in self._pending:
+                sources = np.full(len(answer.images), answer.source, dtype=object)
+                _count(sources, answer.table["rejected"].to_numpy(bool), answered, rejected)
         return answered, rejected
 
     def _start_in_this_process(self) -> None:
@@ -283,7 +284,7 @@ class PredictionLog:
             if self._folder is None:
                 self._folder = Location(self.location)
             columns = _record_columns(answers, self.keep_images)
-            _count(columns, self._answered, self._rejected)
+            _count(columns["source"], columns["rejected"], self._answered, self._rejected)
             self._folder.child(name).write_bytes(_parquet(columns))
         except Exception as exc:  # noqa: BLE001 (logging never fails an answer)
             logger.warning(
@@ -320,15 +321,19 @@ def read_prediction_log(location: str) -> pd.DataFrame:
     if not tables:
         return pd.DataFrame(columns=RECORD_COLUMNS)
     records = pd.concat(tables, ignore_index=True)
-    records["digit"] = records["digit"].astype("Int64")  # a file of all-digit answers: int64
+    # The files carry no pandas types: digit reads as int64, or float64 where one is missing.
+    records["digit"] = records["digit"].astype("Int64")
     return records.sort_values("time", kind="stable")
 
 
 def _count(
-    columns: dict[str, np.ndarray], answered: dict[str, int], rejected: dict[str, int]
+    sources: np.ndarray,
+    turned_away: np.ndarray,
+    answered: dict[str, int],
+    rejected: dict[str, int],
 ) -> None:
-    """Add the records ``columns`` hold, and how many were rejected, to the counts by source."""
-    sources, turned_away = columns["source"], columns["rejected"]
+    """Add records (their ``sources`` and whether each was ``turned_away``) to the counts
+    by source."""
     for source in set(sources.tolist()):
         mine = sources == source
         answered[source] = answered.get(source, 0) + int(np.count_nonzero(mine))
